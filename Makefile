@@ -50,5 +50,10 @@ install: build
 deps:
 	@scripts/deps.sh
 
+# VM tests: Debian's kernel under qemu for what the host kernel lacks (IPVS,
+# ipip, an older BPF verifier). Packages to run: tests/vm/packages.
+vm-test: deps
+	tests/vm/run.sh
+
 clean:
 	rm -rf $(BIN) tests/vm/out

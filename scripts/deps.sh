@@ -12,7 +12,7 @@ pkgs=(
 	# real peers and servers for interop tests
 	keepalived ipvsadm nginx-light exim4-daemon-light
 	# tests/vm: Debian's kernel under qemu
-	qemu-system-x86 busybox-static cpio kmod zstd
+	qemu-system-x86 busybox-static cpio kmod zstd xz-utils
 )
 
 missing=()

@@ -24,6 +24,7 @@ const (
 	ReasonFamily                         // address family differs from the instance's
 	ReasonOwnAddress                     // our own advert looped back
 	ReasonFragment                       // IP fragment (left to the kernel to reassemble)
+	ReasonProtocol                       // IPv4 protocol / IPv6 next header is not VRRP (112)
 
 	NumReasons // number of reasons; not a reason
 )
@@ -45,6 +46,7 @@ var reasonNames = [NumReasons]string{
 	ReasonFamily:           "family",
 	ReasonOwnAddress:       "own_address",
 	ReasonFragment:         "fragment",
+	ReasonProtocol:         "protocol",
 }
 
 // String returns the reason's metric label.

@@ -38,12 +38,19 @@ type KeepalivedProc struct {
 // Keepalived writes cfg to a file and runs keepalived in the foreground in
 // host h (`-n -l -D -G -f CFG` with pid files of its own), waits until
 // the main process and, when cfg has a vrrp_instance, the VRRP child are
-// running, and returns a handle. Many keepalived instances can run on one
-// machine at once, one per namespace: what collides between instances is
-// the pid files (keepalived refuses to start when the process named in
-// its pid file is alive), and each instance here has its own. The
-// `instance` and `net_namespace` keywords, and -s, only change the
-// default pid file names and are not needed.
+// running, and returns a handle.
+//
+// Many keepalived instances run on one machine at once, one per
+// namespace. Traced (keepalived 2.2.7): the only files an instance
+// creates are its pid files, and keepalived refuses to start while the
+// process named in its main pid file is alive, so each instance here gets
+// its own -p/-r/-c/-b files. The configuration is copied to a memfd; no
+// /run/keepalived, no lock, no unix socket of its own. The `instance` and
+// `net_namespace` keywords and -s/--namespace only rename the default pid
+// files (or enter a namespace by name) and are not needed under `ip netns
+// exec`. Still shared: the dumps written on SIGUSR1/SIGUSR2/JSON signal
+// (/tmp/keepalived.data, .stats, .json), so read one right after asking
+// for it, and one keepalived at a time.
 func Keepalived(t testing.TB, h *Host, cfg string, opts KeepalivedOptions) *KeepalivedProc {
 	t.Helper()
 	if opts.ReadyTimeout <= 0 {

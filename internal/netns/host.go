@@ -94,7 +94,8 @@ func (h *Host) Netlink() *netlink.Handle { return h.nl }
 // in it. fn runs on a fresh locked goroutine: if switching back fails,
 // that thread is never unlocked, so the runtime discards it rather than
 // reuse a thread left in the wrong namespace. A panic in fn is re-raised
-// in the caller.
+// in the caller. fn must not call t.Fatal or t.Skip (they would end fn's
+// goroutine, not the test's): return an error instead.
 func (h *Host) Do(fn func() error) error {
 	type result struct {
 		err   error
@@ -116,20 +117,28 @@ func (h *Host) Do(fn func() error) error {
 			return
 		}
 		var r result
-		func() {
-			defer func() { r.panic = recover() }()
-			r.err = fn()
-		}()
-		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-			// Stay locked: the thread exits with this goroutine.
-			if r.err == nil {
-				r.err = fmt.Errorf("restore netns after %s: %w", h.ns, err)
+		returned := false
+		defer func() {
+			// Runs on return, panic and runtime.Goexit alike, so the
+			// caller is never left waiting.
+			if p := recover(); p != nil {
+				r.panic = p
+			} else if !returned {
+				r.err = fmt.Errorf("in %s: fn exited its goroutine (t.Fatal or t.Skip inside Do? return an error instead)", h.ns)
 			}
+			if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+				// Stay locked: the thread exits with this goroutine.
+				if r.err == nil {
+					r.err = fmt.Errorf("restore netns after %s: %w", h.ns, err)
+				}
+				ch <- r
+				return
+			}
+			runtime.UnlockOSThread()
 			ch <- r
-			return
-		}
-		runtime.UnlockOSThread()
-		ch <- r
+		}()
+		r.err = fn()
+		returned = true
 	}()
 	r := <-ch
 	if r.panic != nil {

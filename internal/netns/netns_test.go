@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -106,6 +107,9 @@ func TestDo(t *testing.T) {
 		}()
 		a.Do(func() error { panic("boom") })
 	}()
+	if err := a.Do(func() error { runtime.Goexit(); return nil }); err == nil {
+		t.Fatal("Do returned nil after fn called runtime.Goexit")
+	}
 	if err := a.Do(func() error { return os.ErrExist }); err != os.ErrExist {
 		t.Fatalf("Do returned %v, want fn's error", err)
 	}

@@ -18,11 +18,22 @@
 // SweepOrphans or Sweep can be called directly too.
 //
 //	lab := netns.New(t, netns.Options{})
-//	a, b := lab.Host("a"), lab.Host("b")
+//	k1, k2, c := lab.Host("k1"), lab.Host("k2"), lab.Host("client")
 //	lan := lab.Bridge("lan")
-//	lab.Connect(a, "eth0", lan, "192.0.2.1/24", "2001:db8::1/64")
-//	lab.Connect(b, "eth0", lan, "192.0.2.2/24")
-//	if err := a.Ping("192.0.2.2"); err != nil { t.Fatal(err) }
+//	lab.Connect(k1, "eth0", lan, "192.0.2.1/24", "2001:db8::1/64")
+//	lab.Connect(k2, "eth0", lan, "192.0.2.2/24", "2001:db8::2/64")
+//	lab.Connect(c, "eth0", lan, "192.0.2.3/24")
+//	vrrp := c.Capture("eth0", netns.IsVRRP)
+//	ka := netns.Keepalived(t, k1, cfg, netns.KeepalivedOptions{})
+//	lbd := k2.Start("lbd", "run", "--config", path, "--bpffs", k2.BPFFS())
+//	netns.Eventually(t, 30*time.Second, "VIP on k1", func() error {
+//		mac, err := c.Owner("eth0", "192.0.2.100", 2*time.Second)
+//		...
+//	})
+//	k1.SetLink("eth0", false) // link loss: k2 should take over
+//
+// Methods that return no error fail the test on error: call them from the
+// test's goroutine.
 package netns
 
 import (
@@ -235,7 +246,7 @@ func (l *Lab) Host(name string) *Host {
 	return h
 }
 
-// Switch returns the namespace holding the lab's bridges (PREFIX-sw).
+// Switch returns the namespace holding the lab's bridges (PREFIX-_sw).
 func (l *Lab) Switch() *Host {
 	l.t.Helper()
 	l.mu.Lock()
@@ -246,7 +257,7 @@ func (l *Lab) Switch() *Host {
 func (l *Lab) switchLocked() *Host {
 	l.t.Helper()
 	if l.sw == nil {
-		h, err := newHost(l, "sw")
+		h, err := newHost(l, "_sw") // "_" keeps it apart from any host name
 		if err != nil {
 			l.t.Fatalf("netns: switch namespace: %v", err)
 		}

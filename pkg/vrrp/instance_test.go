@@ -562,7 +562,7 @@ func TestLastSeen(t *testing.T) {
 		in := started(t, nil, opts)
 		in.HandleAdvert(at(sec), addrB, adv(in, 200, 0))
 		seen, ok = time.Time{}, false
-		in.Tick(at(sec+down))
+		in.Tick(at(sec + down))
 		wantState(t, in, StateMaster)
 	})
 	t.Run("not asked before any master", func(t *testing.T) {

@@ -145,7 +145,7 @@ type IfAddr struct {
 }
 
 // Addrs lists the addresses of family on an interface, in the kernel's
-// order (for IPv4, primaries before their secondaries).
+// order (for IPv4, every primary before the secondaries).
 func (h *Host) Addrs(ifindex int, family Family) ([]IfAddr, error) {
 	nf := netlink.FAMILY_V4
 	if family == FamilyIPv6 {
@@ -338,6 +338,7 @@ func Watch(ctx context.Context, opts WatchOptions) (<-chan Event, error) {
 		return nil, fmt.Errorf("watch links: current network namespace: %w", err)
 	}
 	w := &watcher{ns: ns, log: log, out: make(chan Event, opts.Buffer)}
+	w.subscribe = w.netlinkSubscribe
 	sub, err := w.subscribe()
 	if err != nil {
 		ns.Close()
@@ -348,10 +349,11 @@ func Watch(ctx context.Context, opts WatchOptions) (<-chan Event, error) {
 }
 
 type watcher struct {
-	ns   netns.NsHandle
-	log  *slog.Logger
-	out  chan Event
-	last map[int]Link
+	ns        netns.NsHandle
+	log       *slog.Logger
+	out       chan Event
+	last      map[int]Link
+	subscribe func() (*subscription, error) // netlinkSubscribe; tests fake it
 }
 
 // subscription is one pair of netlink subscriptions (links, addresses)
@@ -363,7 +365,7 @@ type subscription struct {
 	started int // how many of links, addrs the library feeds (and will close)
 }
 
-func (w *watcher) subscribe() (*subscription, error) {
+func (w *watcher) netlinkSubscribe() (*subscription, error) {
 	s := &subscription{
 		done:  make(chan struct{}),
 		links: make(chan netlink.LinkUpdate, 64),

@@ -287,7 +287,7 @@ static __always_inline int vrrp_check(void *ctx, struct pkt *p, const bool xdp)
 			break;
 		sum += m->w[i];
 	}
-	if (ver == 3) {
+	if (ver == 3 || !v4) { /* the pseudo-header: v3, and every IPv6 message */
 		base = sum + pseudo_sum_nodst(p);
 		sum = base + p->daddr[0];
 		if (v4 && (cfg->flags & (VRRP_CFG_CSUM_ALT | VRRP_CFG_CSUM_ALT_ONLY)) &&

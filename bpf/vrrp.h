@@ -50,9 +50,9 @@
  *         d. interval (s) * 100 == adver_int_cs          VRRP_R_ADVERT_INTERVAL
  *  8. type == 1 (ADVERTISEMENT)                          VRRP_R_INVALID_TYPE
  *  9. [addr check] count == configured                   VRRP_R_ADDR_LIST
- * 10. checksum: v2/IPv4 over the message; v3 with the IPv4 / IPv6
- *     pseudo-header (RFC 5798 5.2.8; IPv6 routing headers are not
- *     followed). v3/IPv4 to a unicast destination may use keepalived's
+ * 10. checksum: v2/IPv4 over the message; v3, and any IPv6 message, with
+ *     the IPv4 / IPv6 pseudo-header (RFC 5798 5.2.8, RFC 8200 8.1; IPv6
+ *     routing headers are not followed). v3/IPv4 to a unicast destination may use keepalived's
  *     pre-1.3.6 form (pseudo-header destination 224.0.0.18): accepted as
  *     well with VRRP_CFG_CSUM_ALT, only it with VRRP_CFG_CSUM_ALT_ONLY
  *     (pkg/vrrp ChecksumAuto / ChecksumLegacy)            VRRP_R_CHECKSUM

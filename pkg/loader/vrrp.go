@@ -1,0 +1,450 @@
+package loader
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+// ErrNotOffloadable marks a VRID configuration the program cannot check
+// (AH authentication, more addresses than it handles): keep such an
+// instance on raw sockets alone (do not SetVRID it; its adverts then pass).
+var ErrNotOffloadable = errors.New("not offloadable to the datapath")
+
+const centisecond = 10 * time.Millisecond
+
+// validate checks c for key k and returns the map value.
+func (c *VRIDConfig) toBPF(k VRIDKey) (bpfVrrpCfg, error) {
+	var v bpfVrrpCfg
+	if k.Ifindex <= 0 {
+		return v, fmt.Errorf("vrid %s: no interface", k)
+	}
+	if k.VRID == 0 {
+		return v, fmt.Errorf("vrid %s: vrid 0 is not valid", k)
+	}
+	if k.VLAN > 4095 {
+		return v, fmt.Errorf("vrid %s: vlan %d out of range", k, k.VLAN)
+	}
+	alen, max := 4, MaxAddrsIPv4
+	switch k.Family {
+	case IPv4:
+	case IPv6:
+		alen, max = 16, MaxAddrsIPv6
+	default:
+		return v, fmt.Errorf("vrid %s: family %d", k, k.Family)
+	}
+	switch c.Version {
+	case 2:
+		if c.Interval <= 0 || c.Interval%time.Second != 0 || c.Interval > 255*time.Second {
+			return v, fmt.Errorf("vrid %s: v2 interval %v is not 1..255 whole seconds", k, c.Interval)
+		}
+		switch c.AuthType {
+		case AuthNone, AuthPass:
+		case AuthAH:
+			return v, fmt.Errorf("vrid %s: auth AH: %w", k, ErrNotOffloadable)
+		default:
+			return v, fmt.Errorf("vrid %s: auth type %d", k, c.AuthType)
+		}
+	case 3:
+		if c.AuthType != AuthNone {
+			return v, fmt.Errorf("vrid %s: v3 has no authentication", k)
+		}
+		if c.Interval < centisecond || c.Interval > 4095*centisecond {
+			return v, fmt.Errorf("vrid %s: v3 interval %v is not 10ms..40.95s", k, c.Interval)
+		}
+	default:
+		return v, fmt.Errorf("vrid %s: version %d", k, c.Version)
+	}
+	if len(c.VIPs) > max {
+		return v, fmt.Errorf("vrid %s: %d addresses, at most %d: %w", k, len(c.VIPs), max, ErrNotOffloadable)
+	}
+	for _, a := range c.VIPs {
+		if !a.IsValid() || (alen == 4) != a.Is4() {
+			return v, fmt.Errorf("vrid %s: address %v is not %s", k, a, k.Family)
+		}
+	}
+	if c.LocalAddr.IsValid() && (alen == 4) != c.LocalAddr.Is4() {
+		return v, fmt.Errorf("vrid %s: local address %v is not %s", k, c.LocalAddr, k.Family)
+	}
+	if c.ChecksumCompat > ChecksumLegacy {
+		return v, fmt.Errorf("vrid %s: checksum compat %d", k, c.ChecksumCompat)
+	}
+
+	v.Version = c.Version
+	v.AuthType = c.AuthType
+	v.Naddr = uint8(len(c.VIPs))
+	v.AdverIntCs = uint16(c.Interval / centisecond)
+	if c.AuthType == AuthPass {
+		v.AuthPass = c.AuthData
+	}
+	v.AddrHash = addrHash(c.VIPs)
+	if c.LocalAddr.IsValid() {
+		b := c.LocalAddr.AsSlice()
+		copy(v.OwnAddr[:], b)
+	}
+	if c.Master {
+		v.Flags |= uint8(bpfVrrpCfgFlagVRRP_CFG_MASTER)
+	}
+	if c.Unicast {
+		v.Flags |= uint8(bpfVrrpCfgFlagVRRP_CFG_UNICAST)
+		switch c.ChecksumCompat {
+		case ChecksumAuto:
+			v.Flags |= uint8(bpfVrrpCfgFlagVRRP_CFG_CSUM_ALT)
+		case ChecksumLegacy:
+			v.Flags |= uint8(bpfVrrpCfgFlagVRRP_CFG_CSUM_ALT_ONLY)
+		}
+	}
+	if c.EnforceAllow {
+		v.Flags |= uint8(bpfVrrpCfgFlagVRRP_CFG_ENFORCE_ALLOW)
+	}
+	if c.SkipAddrCheck {
+		v.Flags |= uint8(bpfVrrpCfgFlagVRRP_CFG_SKIP_ADDR_CHECK)
+	}
+	return v, nil
+}
+
+// addrHash is bpf/csum.h's address-list hash: the sum of a mix of each
+// address, so that the order of the list does not matter.
+func addrHash(addrs []netip.Addr) uint64 {
+	var h uint64
+	for _, a := range addrs {
+		var w [4]uint32
+		if a.Is4() {
+			b := a.As4()
+			w[0] = binary.LittleEndian.Uint32(b[:])
+		} else {
+			b := a.As16()
+			for i := range w {
+				w[i] = binary.LittleEndian.Uint32(b[4*i:])
+			}
+		}
+		h += addrMix(w)
+	}
+	return h
+}
+
+const hashSeed = 0x6c62642d76727270 // "lbd-vrrp", as VRRP_HASH_SEED
+
+func fmix64(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
+}
+
+func addrMix(w [4]uint32) uint64 {
+	lo := uint64(w[1])<<32 | uint64(w[0])
+	hi := uint64(w[3])<<32 | uint64(w[2])
+	return fmix64(lo ^ fmix64(hi^hashSeed))
+}
+
+// SetVRID hands a VRID to the program: from now on its adverts on that
+// interface (and VLAN) are checked, counted and absorbed there. Counters of
+// a VRID already present are kept. ErrNotOffloadable: leave it to the
+// raw-socket path.
+func (l *Loader) SetVRID(k VRIDKey, c VRIDConfig) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.setVRID(k, c)
+}
+
+func (l *Loader) setVRID(k VRIDKey, c VRIDConfig) error {
+	v, err := c.toBPF(k)
+	if err != nil {
+		return err
+	}
+	if err := l.objs.VrrpVrids.Put(k.bpf(), v); err != nil {
+		return fmt.Errorf("vrid %s: %w", k, err)
+	}
+	zero := make([]bpfVrrpVridStats, l.ncpu)
+	if err := l.objs.VrrpStats.Update(k.bpf(), zero, ebpf.UpdateNoExist); err != nil && !errors.Is(err, ebpf.ErrKeyExist) {
+		return fmt.Errorf("vrid %s: counters: %w", k, err)
+	}
+	if err := l.ensureIfStats(k.Ifindex); err != nil {
+		return fmt.Errorf("vrid %s: %w", k, err)
+	}
+	c.VIPs = append([]netip.Addr(nil), c.VIPs...)
+	l.vrids[k] = c
+	if _, ok := l.names[k.Ifindex]; !ok {
+		l.inNS(func() error {
+			if ifi, err := net.InterfaceByIndex(k.Ifindex); err == nil {
+				l.names[k.Ifindex] = ifi.Name
+			}
+			return nil
+		})
+	}
+	return nil
+}
+
+// DeleteVRID takes a VRID away from the program (its adverts pass to the
+// kernel again) and forgets its counters and master.
+func (l *Loader) DeleteVRID(k VRIDKey) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.deleteVRID(k.bpf())
+}
+
+func (l *Loader) deleteVRID(bk bpfVrrpKey) error {
+	var errs []error
+	for _, m := range []*ebpf.Map{l.objs.VrrpVrids, l.objs.VrrpMaster, l.objs.VrrpStats} {
+		if err := m.Delete(bk); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	delete(l.vrids, keyFromBPF(bk))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("delete vrid %s: %w", keyFromBPF(bk), err)
+	}
+	return nil
+}
+
+// ReplaceVRIDs makes the program's VRIDs exactly want: each is set (see
+// SetVRID), and every other VRID in the map, including those a previous lbd
+// left, is deleted. Nothing is changed when a config is invalid.
+func (l *Loader) ReplaceVRIDs(want map[VRIDKey]VRIDConfig) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, c := range want {
+		if _, err := c.toBPF(k); err != nil {
+			return err
+		}
+	}
+	for k, c := range want {
+		if err := l.setVRID(k, c); err != nil {
+			return err
+		}
+	}
+	var stale []bpfVrrpKey
+	var bk bpfVrrpKey
+	var v bpfVrrpCfg
+	it := l.objs.VrrpVrids.Iterate()
+	for it.Next(&bk, &v) {
+		if _, ok := want[keyFromBPF(bk)]; !ok {
+			stale = append(stale, bk)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("replace vrids: %w", err)
+	}
+	var errs []error
+	for _, k := range stale {
+		errs = append(errs, l.deleteVRID(k))
+	}
+	return errors.Join(errs...)
+}
+
+// SetMaster tells the program whether this node is master for the VRID:
+// while it is, every accepted advert is an event (the master compares
+// priorities), and skip_check_adv_addr does not apply.
+func (l *Loader) SetMaster(k VRIDKey, master bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.vrids[k]
+	if !ok {
+		return fmt.Errorf("set master of vrid %s: not configured", k)
+	}
+	if c.Master == master {
+		return nil
+	}
+	c.Master = master
+	return l.setVRID(k, c)
+}
+
+// MasterInfo returns the master the program last accepted an advert from,
+// false when it has seen none (or the VRID is unknown). The backup's
+// master-down timer consults it on expiry: a LastSeen within the master
+// down interval means the master is alive (its adverts were absorbed in
+// the datapath); Priority 0 means it resigned.
+func (l *Loader) MasterInfo(k VRIDKey) (MasterInfo, bool) {
+	var v bpfVrrpMaster
+	if err := l.objs.VrrpMaster.Lookup(k.bpf(), &v); err != nil {
+		return MasterInfo{}, false
+	}
+	mi := MasterInfo{
+		Priority:       v.Priority,
+		Interval:       time.Duration(v.AdverIntCs) * centisecond,
+		LegacyChecksum: v.Flags&uint8(bpfVrrpMasterFlagVRRP_MF_LEGACY_CSUM) != 0,
+	}
+	mi.Addr = addrFromBPF(Family(v.Family), v.Addr)
+	now, mono := time.Now(), monotonicNow()
+	mi.LastSeen = monoToTime(now, mono, v.LastSeenNs)
+	mi.Changed = monoToTime(now, mono, v.ChangedNs)
+	return mi, true
+}
+
+func addrFromBPF(f Family, b [16]byte) netip.Addr {
+	if f == IPv4 {
+		return netip.AddrFrom4([4]byte(b[:4]))
+	}
+	return netip.AddrFrom16(b)
+}
+
+// monotonicNow reads CLOCK_MONOTONIC, bpf_ktime_get_ns's clock.
+func monotonicNow() uint64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return uint64(ts.Nano())
+}
+
+// monoToTime converts a bpf_ktime_get_ns value to a time.Time carrying Go's
+// monotonic reading, given a time.Now() and CLOCK_MONOTONIC read together.
+func monoToTime(now time.Time, mono, ns uint64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	if ns >= mono {
+		return now
+	}
+	return now.Add(-time.Duration(mono - ns))
+}
+
+func decodeEvent(b []byte) (Event, bool) {
+	var e bpfVrrpEvent
+	if _, err := binary.Decode(b, binary.NativeEndian, &e); err != nil {
+		return Event{}, false
+	}
+	key := keyFromBPF(e.Key)
+	return Event{
+		Key:            key,
+		Kind:           EventKind(e.Kind),
+		Addr:           addrFromBPF(key.Family, e.Addr),
+		Priority:       e.Priority,
+		PrevPriority:   e.PrevPriority,
+		Interval:       time.Duration(e.AdverIntCs) * centisecond,
+		LegacyChecksum: e.Flags&uint8(bpfVrrpMasterFlagVRRP_MF_LEGACY_CSUM) != 0,
+		Time:           monoToTime(time.Now(), monotonicNow(), e.TsNs),
+	}, true
+}
+
+// AllowEntry is one allowed VRRP sender (a unicast peer, or a prefix) and
+// the TTL / hop limit its adverts may arrive with. MinTTL = MaxTTL = 0
+// means any (keepalived's defaults 0..255).
+type AllowEntry struct {
+	Prefix         netip.Prefix
+	MinTTL, MaxTTL uint8
+}
+
+func allowKey(ifindex int, p netip.Prefix) bpfVrrpAllowKey {
+	k := bpfVrrpAllowKey{Ifindex: uint32(ifindex)}
+	a := p.Addr()
+	bits := p.Bits()
+	if a.Is4() {
+		a = netip.AddrFrom16(a.As16()) // IPv4-mapped
+		bits += 96
+	}
+	k.Addr = a.As16()
+	k.Prefixlen = uint32(32 + bits)
+	return k
+}
+
+// SetAllowList replaces the allowed VRRP senders of an interface, enforced
+// for its VRIDs with EnforceAllow.
+func (l *Loader) SetAllowList(ifindex int, entries []AllowEntry) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	want := map[bpfVrrpAllowKey]bpfVrrpAllowVal{}
+	for _, e := range entries {
+		if !e.Prefix.IsValid() {
+			return fmt.Errorf("allow list of if%d: invalid prefix %v", ifindex, e.Prefix)
+		}
+		v := bpfVrrpAllowVal{TtlMin: e.MinTTL, TtlMax: e.MaxTTL}
+		if v.TtlMin == 0 && v.TtlMax == 0 {
+			v.TtlMax = 255
+		}
+		if v.TtlMin > v.TtlMax {
+			return fmt.Errorf("allow list of if%d: %v: min ttl %d > max ttl %d", ifindex, e.Prefix, e.MinTTL, e.MaxTTL)
+		}
+		want[allowKey(ifindex, e.Prefix.Masked())] = v
+	}
+	var stale []bpfVrrpAllowKey
+	var k bpfVrrpAllowKey
+	var v bpfVrrpAllowVal
+	it := l.objs.VrrpAllow.Iterate()
+	for it.Next(&k, &v) {
+		if _, ok := want[k]; !ok && k.Ifindex == uint32(ifindex) {
+			stale = append(stale, k)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("allow list of if%d: %w", ifindex, err)
+	}
+	for k, v := range want {
+		if err := l.objs.VrrpAllow.Put(k, v); err != nil {
+			return fmt.Errorf("allow list of if%d: %w", ifindex, err)
+		}
+	}
+	for _, k := range stale {
+		if err := l.objs.VrrpAllow.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("allow list of if%d: %w", ifindex, err)
+		}
+	}
+	return nil
+}
+
+// ensureIfStats creates the interface's counters (the program only
+// increments existing ones).
+func (l *Loader) ensureIfStats(ifindex int) error {
+	zero := make([]bpfVrrpIfStats, l.ncpu)
+	err := l.objs.VrrpIfStats.Update(uint32(ifindex), zero, ebpf.UpdateNoExist)
+	if err != nil && !errors.Is(err, ebpf.ErrKeyExist) {
+		return fmt.Errorf("interface counters: %w", err)
+	}
+	return nil
+}
+
+// Stats reads every counter, summing the per-CPU values.
+func (l *Loader) Stats() (Stats, error) {
+	s := Stats{VRIDs: map[VRIDKey]VRIDStats{}, Interfaces: map[int]IfaceStats{}}
+	var bk bpfVrrpKey
+	var vs []bpfVrrpVridStats
+	it := l.objs.VrrpStats.Iterate()
+	for it.Next(&bk, &vs) {
+		var sum VRIDStats
+		for _, c := range vs {
+			sum.Accepted += c.Rx
+			sum.PriorityZero += c.PriZero
+			for r := range sum.Rejected {
+				sum.Rejected[r] += c.Drops[r]
+			}
+		}
+		s.VRIDs[keyFromBPF(bk)] = sum
+	}
+	if err := it.Err(); err != nil {
+		return s, fmt.Errorf("read vrid counters: %w", err)
+	}
+	var idx uint32
+	var is []bpfVrrpIfStats
+	it = l.objs.VrrpIfStats.Iterate()
+	for it.Next(&idx, &is) {
+		var sum IfaceStats
+		for _, c := range is {
+			sum.EventsLost += c.EventsLost
+			for r := range sum.Passed {
+				sum.Passed[r] += c.Passed[r]
+			}
+		}
+		s.Interfaces[int(idx)] = sum
+	}
+	if err := it.Err(); err != nil {
+		return s, fmt.Errorf("read interface counters: %w", err)
+	}
+	return s, nil
+}
+
+// ifName names an ifindex for labels: the name seen at Attach or SetVRID.
+func (l *Loader) ifName(ifindex int) string {
+	if n, ok := l.names[ifindex]; ok {
+		return n
+	}
+	return fmt.Sprintf("if%d", ifindex)
+}

@@ -148,7 +148,7 @@ func (w goldenWorld) cases() []goldenCase {
 		acc(w.k3, mi(ll1, 100, time.Second, false), EventNewSender))
 	{
 		s, d := ip4(ll1, mc6)
-		hbh := []byte{0, 0, 1, 4, 0, 0, 0, 0}                   // hop-by-hop: PadN
+		hbh := []byte{0, 0, 1, 4, 0, 0, 0, 0}                          // hop-by-hop: PadN
 		dst := []byte{0, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} // destination options, 16 bytes
 		add("v3 ipv6 with hop-by-hop and destination options", ipFrame(nil, ipPacket{src: s, dst: d,
 			ext: [][]byte{hbh, dst}, extProtos: []uint8{0, 60}, payload: v3(30, 100, 100, v6addrs).bytes(s, d)}),
@@ -327,7 +327,7 @@ func TestGolden(t *testing.T) {
 		prog       *ebpf.Program
 		pass, drop uint32
 	}{
-		{"xdp", l.objs.XdpVrrp, 2, 1},       // XDP_PASS, XDP_DROP
+		{"xdp", l.objs.XdpVrrp, 2, 1},        // XDP_PASS, XDP_DROP
 		{"tc", l.objs.TcVrrp, 0xffffffff, 2}, // TC_ACT_UNSPEC, TC_ACT_SHOT
 	} {
 		t.Run(p.name, func(t *testing.T) {

@@ -58,10 +58,10 @@ type Loader struct {
 	noTCX bool
 
 	mu     sync.Mutex
-	ifaces map[int]*iface          // by ifindex
-	names  map[int]string          // ifindex -> name, for metric labels
-	vrids  map[VRIDKey]VRIDConfig  // as last written
-	events *ringbuf.Reader         // while Events runs
+	ifaces map[int]*iface         // by ifindex
+	names  map[int]string         // ifindex -> name, for metric labels
+	vrids  map[VRIDKey]VRIDConfig // as last written
+	events *ringbuf.Reader        // while Events runs
 	closed bool
 }
 

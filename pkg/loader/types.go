@@ -14,12 +14,12 @@ type Mode uint8
 const (
 	// ModeAuto tries XDP native, then XDP generic, then TC, and settles
 	// for TierNone (raw sockets alone) when none attaches.
-	ModeAuto Mode = iota
-	ModeXDP        // XDP native (driver) only
-	ModeXDPGeneric // XDP generic (skb) only
-	ModeTC         // TC ingress only (tcx, else clsact + cls_bpf via go-tc)
-	ModeIPVS       // no BPF for VRRP: raw sockets alone (virtual services on IPVS)
-	ModeOff        // no BPF at all
+	ModeAuto       Mode = iota
+	ModeXDP             // XDP native (driver) only
+	ModeXDPGeneric      // XDP generic (skb) only
+	ModeTC              // TC ingress only (tcx, else clsact + cls_bpf via go-tc)
+	ModeIPVS            // no BPF for VRRP: raw sockets alone (virtual services on IPVS)
+	ModeOff             // no BPF at all
 )
 
 var modeNames = [...]string{

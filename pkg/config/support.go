@@ -1,0 +1,198 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Unimplemented lists what lbd parses into the model but does not act on
+// yet, keyed by keyword path, with what will implement it. `lbd check`
+// (and Load) warn once per key, at its first use:
+//
+//	file:line: warning: vrrp_instance.use_vmac is parsed but not implemented yet (VMAC interfaces)
+//
+// Keys are the paths recorded in Config.Keywords:
+//   - "block.keyword" for a keyword of a block, nested blocks joined with
+//     dots ("virtual_server.real_server.HTTP_GET.url.digest");
+//   - a top-level keyword alone ("static_routes", "net_namespace");
+//   - "block.*" for every keyword inside block and its sub-blocks;
+//   - "path=VALUE" for one value of a keyword (auth_type=AH).
+//
+// The most specific key wins. Delete entries as features land: when the
+// VRRP engine exists, drop "vrrp_instance.*" and keep the keys of what it
+// still lacks.
+var Unimplemented = map[string]string{
+	// Whole areas: nothing of the daemon exists yet.
+	"global_defs.*":            "global settings (lbd run)",
+	"net_namespace":            "network namespaces",
+	"net_namespace_ipvs":       "network namespaces",
+	"namespace_with_ipsets":    "ipsets",
+	"instance":                 "multiple instances (lbd run --run-dir)",
+	"use_pid_dir":              "pid files (lbd run --run-dir)",
+	"linkbeat_use_polling":     "linkbeat polling",
+	"child_wait_time":          "child processes (lbd has none)",
+	"linkbeat_interfaces":      "linkbeat polling",
+	"interface_up_down_delays": "interface debouncing (pkg/vrrp)",
+	"track_group.*":            "static tracking groups",
+	"static_ipaddress":         "static addresses",
+	"static_routes":            "static routes",
+	"static_rules":             "static rules",
+	"bfd_instance.*":           "BFD",
+	"vrrp_script.*":            "VRRP tracking scripts (pkg/vrrp)",
+	"vrrp_track_process.*":     "VRRP process tracking (pkg/vrrp)",
+	"track_file.*":             "VRRP file tracking (pkg/vrrp)",
+	"garp_group.*":             "GARP/NA rate groups (pkg/vrrp)",
+	"vrrp_sync_group.*":        "VRRP sync groups (pkg/vrrp)",
+	"vrrp_instance.*":          "VRRP engine (pkg/vrrp)",
+	"SSL.*":                    "SSL_GET checker (pkg/lvs)",
+	"virtual_server_group":     "virtual server groups (pkg/lvs)",
+	"virtual_server.*":         "virtual services (pkg/lvs)",
+
+	// Features beyond the core of their area.
+	"vrrp_instance.use_vmac":                                "VMAC interfaces",
+	"vrrp_instance.use_vmac_addr":                           "VMAC interfaces",
+	"vrrp_instance.vmac_xmit_base":                          "VMAC interfaces",
+	"vrrp_instance.use_ipvlan":                              "IPVLAN interfaces",
+	"vrrp_instance.vrf":                                     "VRF",
+	"vrrp_instance.track_bfd":                               "BFD",
+	"vrrp_sync_group.track_bfd":                             "BFD",
+	"vrrp_instance.authentication.auth_type=AH":             "IPsec AH authentication",
+	"vrrp_instance.old_unicast_checksum":                    "pre-1.3.6 VRRPv3 checksums",
+	"vrrp_instance.linkbeat_use_polling":                    "linkbeat polling",
+	"vrrp_instance.lvs_sync_daemon_interface":               "IPVS sync daemon",
+	"vrrp_instance.kernel_rx_buf_size":                      "socket buffer sizing",
+	"vrrp_instance.debug":                                   "debug levels (not implemented by keepalived either)",
+	"vrrp_instance.smtp_alert":                              "SMTP alerts",
+	"vrrp_sync_group.smtp_alert":                            "SMTP alerts",
+	"vrrp_instance.notify_priority_changes":                 "notify FIFOs",
+	"vrrp_sync_group.notify_priority_changes":               "notify FIFOs",
+	"global_defs.notification_email":                        "SMTP alerts",
+	"global_defs.notification_email_from":                   "SMTP alerts",
+	"global_defs.smtp_server":                               "SMTP alerts",
+	"global_defs.smtp_helo_name":                            "SMTP alerts",
+	"global_defs.smtp_connect_timeout":                      "SMTP alerts",
+	"global_defs.smtp_alert":                                "SMTP alerts",
+	"global_defs.smtp_alert_vrrp":                           "SMTP alerts",
+	"global_defs.smtp_alert_checker":                        "SMTP alerts",
+	"global_defs.no_email_faults":                           "SMTP alerts",
+	"global_defs.no_checker_emails":                         "SMTP alerts",
+	"global_defs.router_id":                                 "SMTP alerts (router_id names the sender)",
+	"global_defs.snmp_socket":                               "SNMP",
+	"global_defs.enable_snmp_vrrp":                          "SNMP",
+	"global_defs.enable_snmp_checker":                       "SNMP",
+	"global_defs.enable_snmp_rfc":                           "SNMP",
+	"global_defs.enable_snmp_rfcv2":                         "SNMP",
+	"global_defs.enable_snmp_rfcv3":                         "SNMP",
+	"global_defs.enable_traps":                              "SNMP",
+	"global_defs.enable_dbus":                               "DBus",
+	"global_defs.dbus_service_name":                         "DBus",
+	"global_defs.nftables":                                  "nftables (no_accept, VMAC filtering)",
+	"global_defs.nftables_priority":                         "nftables (no_accept, VMAC filtering)",
+	"global_defs.nftables_counters":                         "nftables (no_accept, VMAC filtering)",
+	"global_defs.nftables_ifindex":                          "nftables (no_accept, VMAC filtering)",
+	"global_defs.nftables_ipvs":                             "nftables fwmarks for virtual server groups",
+	"global_defs.nftables_ipvs_priority":                    "nftables fwmarks for virtual server groups",
+	"global_defs.nftables_ipvs_start_fwmark":                "nftables fwmarks for virtual server groups",
+	"global_defs.vrrp_iptables":                             "iptables (no_accept, VMAC filtering)",
+	"global_defs.vrrp_ipsets":                               "ipsets",
+	"global_defs.lvs_sync_daemon":                           "IPVS sync daemon",
+	"global_defs.notify_fifo":                               "notify FIFOs",
+	"global_defs.notify_fifo_script":                        "notify FIFOs",
+	"global_defs.vrrp_notify_fifo":                          "notify FIFOs",
+	"global_defs.vrrp_notify_fifo_script":                   "notify FIFOs",
+	"global_defs.lvs_notify_fifo":                           "notify FIFOs",
+	"global_defs.lvs_notify_fifo_script":                    "notify FIFOs",
+	"global_defs.vrrp_priority":                             "process scheduling (lbd is one process)",
+	"global_defs.checker_priority":                          "process scheduling (lbd is one process)",
+	"global_defs.bfd_priority":                              "process scheduling (lbd is one process)",
+	"global_defs.vrrp_rt_priority":                          "process scheduling (lbd is one process)",
+	"global_defs.checker_rt_priority":                       "process scheduling (lbd is one process)",
+	"global_defs.bfd_rt_priority":                           "process scheduling (lbd is one process)",
+	"global_defs.vrrp_cpu_affinity":                         "process scheduling (lbd is one process)",
+	"global_defs.checker_cpu_affinity":                      "process scheduling (lbd is one process)",
+	"global_defs.bfd_cpu_affinity":                          "process scheduling (lbd is one process)",
+	"global_defs.vrrp_no_swap":                              "process scheduling (lbd is one process)",
+	"global_defs.checker_no_swap":                           "process scheduling (lbd is one process)",
+	"global_defs.bfd_no_swap":                               "process scheduling (lbd is one process)",
+	"global_defs.max_auto_priority":                         "process scheduling (lbd is one process)",
+	"global_defs.min_auto_priority_delay":                   "process scheduling (lbd is one process)",
+	"global_defs.vrrp_rlimit_rttime":                        "process scheduling (lbd is one process)",
+	"global_defs.checker_rlimit_rttime":                     "process scheduling (lbd is one process)",
+	"global_defs.bfd_rlimit_rttime":                         "process scheduling (lbd is one process)",
+	"global_defs.process_names":                             "process names (lbd is one process)",
+	"global_defs.process_name":                              "process names (lbd is one process)",
+	"global_defs.vrrp_process_name":                         "process names (lbd is one process)",
+	"global_defs.checker_process_name":                      "process names (lbd is one process)",
+	"global_defs.bfd_process_name":                          "process names (lbd is one process)",
+	"virtual_server.real_server.BFD_CHECK.*":                "BFD",
+	"virtual_server.real_server.SSL_GET.*":                  "SSL_GET checker (pkg/lvs)",
+	"virtual_server.real_server.SMTP_CHECK.host.*":          "SMTP_CHECK host blocks",
+	"virtual_server.real_server.HTTP_GET.url.regex":         "regex matching of HTTP replies",
+	"virtual_server.real_server.HTTP_GET.url.regex_options": "regex matching of HTTP replies",
+	"virtual_server.real_server.SSL_GET.url.regex":          "regex matching of HTTP replies",
+	"virtual_server.real_server.SSL_GET.url.regex_options":  "regex matching of HTTP replies",
+	"virtual_server.smtp_alert":                             "SMTP alerts",
+	"virtual_server.real_server.smtp_alert":                 "SMTP alerts",
+	"virtual_server.snmp_name":                              "SNMP",
+	"virtual_server.real_server.snmp_name":                  "SNMP",
+	"virtual_server.persistence_engine":                     "IPVS persistence engines (sip)",
+}
+
+// UnimplementedReason returns why key is not implemented yet, from the
+// most specific matching entry of Unimplemented.
+func UnimplementedReason(key string) (string, bool) {
+	if r, ok := Unimplemented[key]; ok {
+		return r, true
+	}
+	if base, _, ok := strings.Cut(key, "="); ok {
+		if r, ok := UnimplementedReason(base); ok {
+			return r, true
+		}
+		return "", false
+	}
+	for p := key; ; {
+		i := strings.LastIndexByte(p, '.')
+		if i < 0 {
+			return "", false
+		}
+		p = p[:i]
+		if r, ok := Unimplemented[p+".*"]; ok {
+			return r, true
+		}
+	}
+}
+
+// unimplementedWarnings warns once per unimplemented key, at its first
+// use, counting the other uses.
+func unimplementedWarnings(uses []KeywordUse, diag *diagSink) {
+	type agg struct {
+		pos    Pos
+		count  int
+		reason string
+	}
+	var order []string
+	seen := map[string]*agg{}
+	for _, u := range uses {
+		if a, ok := seen[u.Key]; ok {
+			if a != nil {
+				a.count++
+			}
+			continue
+		}
+		reason, ok := UnimplementedReason(u.Key)
+		if !ok {
+			seen[u.Key] = nil
+			continue
+		}
+		seen[u.Key] = &agg{pos: u.Pos, count: 1, reason: reason}
+		order = append(order, u.Key)
+	}
+	for _, k := range order {
+		a := seen[k]
+		msg := fmt.Sprintf("%s is parsed but not implemented yet (%s)", k, a.reason)
+		if a.count > 1 {
+			msg += fmt.Sprintf("; %d more uses", a.count-1)
+		}
+		diag.warnf(a.pos, "%s", msg)
+	}
+}

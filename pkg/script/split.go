@@ -21,7 +21,7 @@ const whiteSpace = " \t\f\n\r\v"
 //     quotes too: \a \b \E \f \n \r \t \v, \cX (control-X), \xHH... (hex,
 //     low 8 bits kept), \o, \oo, \ooo (octal) and any other character
 //     stands for itself (\" \' \\ \ );
-//   - "" and ” make an empty word.
+//   - a pair of quotes with nothing between makes an empty word.
 //
 // An unterminated quote or a trailing backslash is an error, as is a NUL
 // byte produced by an escape (keepalived would silently cut the word

@@ -94,9 +94,10 @@ func applyDefaults(c *Config, diag *diagSink) {
 		// One GARP/NA, no second burst.
 		setInt(gs, "vrrp_garp_master_repeat", &g.VRRPGARPMasterRepeat, 1)
 		setDur(gs, "vrrp_garp_master_delay", &g.VRRPGARPMasterDelay, 0)
+	} else {
+		setDur(gs, "vrrp_garp_master_delay", &g.VRRPGARPMasterDelay, DefaultGARPMasterDelay)
+		setInt(gs, "vrrp_garp_master_repeat", &g.VRRPGARPMasterRepeat, DefaultGARPMasterRepeat)
 	}
-	setDur(gs, "vrrp_garp_master_delay", &g.VRRPGARPMasterDelay, DefaultGARPMasterDelay)
-	setInt(gs, "vrrp_garp_master_repeat", &g.VRRPGARPMasterRepeat, DefaultGARPMasterRepeat)
 	setDur(gs, "vrrp_garp_lower_prio_delay", &g.VRRPGARPLowerPrioDelay, g.VRRPGARPMasterDelay)
 	setInt(gs, "vrrp_garp_lower_prio_repeat", &g.VRRPGARPLowerPrioRepeat, g.VRRPGARPMasterRepeat)
 	setInt(gs, "vrrp_garp_master_refresh_repeat", &g.VRRPGARPMasterRefreshRepeat, DefaultGARPRefreshRepeat)

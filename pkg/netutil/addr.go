@@ -44,6 +44,29 @@ func (s Scope) String() string {
 	return strconv.Itoa(int(s))
 }
 
+// ParseScope reads a scope as keepalived and iproute2 write it: a name
+// ("global", "site", "link", "host", "nowhere"), or a number 0 to 255.
+// The empty string is global.
+func ParseScope(s string) (Scope, error) {
+	switch s {
+	case "", "global", "universe":
+		return ScopeGlobal, nil
+	case "site":
+		return ScopeSite, nil
+	case "link":
+		return ScopeLink, nil
+	case "host":
+		return ScopeHost, nil
+	case "nowhere":
+		return ScopeNowhere, nil
+	}
+	n, err := strconv.ParseUint(s, 0, 8)
+	if err != nil {
+		return 0, fmt.Errorf("bad scope %q", s)
+	}
+	return Scope(n), nil
+}
+
 // forever is the kernel's infinite address lifetime.
 const forever = math.MaxUint32
 

@@ -326,3 +326,18 @@ func TestAddressNetlinkForm(t *testing.T) {
 		t.Errorf("String() = %q", s)
 	}
 }
+
+func TestParseScope(t *testing.T) {
+	for in, want := range map[string]Scope{"": ScopeGlobal, "global": ScopeGlobal, "universe": ScopeGlobal,
+		"site": ScopeSite, "link": ScopeLink, "host": ScopeHost, "nowhere": ScopeNowhere, "253": ScopeLink, "0x10": 16} {
+		got, err := ParseScope(in)
+		if err != nil || got != want {
+			t.Errorf("ParseScope(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"Link", "256", "-1", "lan"} {
+		if _, err := ParseScope(in); err == nil {
+			t.Errorf("ParseScope(%q): no error", in)
+		}
+	}
+}

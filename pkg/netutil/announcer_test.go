@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"testing"
@@ -14,11 +15,9 @@ import (
 func openAnnouncer(tb testing.TB, n *testNS, opts AnnouncerOptions) *Announcer {
 	tb.Helper()
 	var a *Announcer
-	n.do(tb, func() {
-		var err error
-		if a, err = OpenAnnouncer(opts); err != nil {
-			tb.Fatal(err)
-		}
+	n.do(tb, func() (err error) {
+		a, err = OpenAnnouncer(opts)
+		return err
 	})
 	tb.Cleanup(func() { a.Close() })
 	return a
@@ -61,7 +60,7 @@ func wantNA(mac net.HardwareAddr, ip netip.Addr, flags byte) []byte {
 func TestAnnouncerOnTheWire(t *testing.T) {
 	t.Parallel()
 	p := newPair(t)
-	capt := openCapture(t, p.b, p.bIf.Index)
+	capt := openCapture(t, p.b, p.bName)
 	vip4 := netip.MustParseAddr("192.0.2.100")
 	vip6 := netip.MustParseAddr("2001:db8::100")
 
@@ -96,7 +95,7 @@ func TestAnnouncerOnTheWire(t *testing.T) {
 func TestAnnouncerRouterAndMAC(t *testing.T) {
 	t.Parallel()
 	p := newPair(t)
-	capt := openCapture(t, p.b, p.bIf.Index)
+	capt := openCapture(t, p.b, p.bName)
 	vip6 := netip.MustParseAddr("2001:db8::101")
 	vmac := net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, 0x02, 0x33} // RFC 5798 7.3 IPv6 VMAC, VRID 0x33
 
@@ -104,7 +103,7 @@ func TestAnnouncerRouterAndMAC(t *testing.T) {
 	if auto.Router() {
 		t.Fatal("router flag with forwarding off")
 	}
-	p.a.do(t, func() { writeSysctl(t, "net/ipv6/conf/"+p.aName+"/forwarding", "1") })
+	p.a.h.Sysctl("net/ipv6/conf/"+p.aName+"/forwarding", "1")
 	auto = openAnnouncer(t, p.a, AnnouncerOptions{IfIndex: p.aIf.Index, MAC: vmac})
 	if !auto.Router() {
 		t.Fatal("no router flag with forwarding on")
@@ -153,11 +152,12 @@ func TestOpenAnnouncerBadOptions(t *testing.T) {
 		{IfIndex: 99999},
 		{IfIndex: p.aIf.Index, MAC: net.HardwareAddr{1, 2, 3}},
 	} {
-		p.a.do(t, func() {
+		p.a.do(t, func() error {
 			if a, err := OpenAnnouncer(opts); err == nil {
 				a.Close()
-				t.Errorf("%+v: opened", opts)
+				return fmt.Errorf("%+v: opened", opts)
 			}
+			return nil
 		})
 	}
 }

@@ -2,7 +2,9 @@ package netutil
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"sync"
@@ -234,7 +236,11 @@ func OpenAnnouncer(opts AnnouncerOptions) (*Announcer, error) {
 	}
 	router := opts.Router == RouterOn
 	if opts.Router == RouterAuto {
-		if router, err = IPv6Forwarding(link.Name); err != nil {
+		router, err = IPv6Forwarding(link.Name)
+		if errors.Is(err, fs.ErrNotExist) {
+			router, err = false, nil // IPv6 disabled: no NA will be sent anyway
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}

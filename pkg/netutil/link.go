@@ -322,7 +322,9 @@ type WatchOptions struct {
 // Watch subscribes to link and address changes in the calling thread's
 // network namespace. The current state of every link and address is
 // delivered first, then changes as they happen; link events are only sent
-// when a field of Link changed. When events may have been lost the
+// when a field of Link changed. Links and addresses come from two
+// subscriptions: their events are ordered within each kind, not between
+// the two. When events may have been lost the
 // subscription is renewed and an EventResync precedes a fresh listing.
 // The channel is closed after ctx is cancelled.
 func Watch(ctx context.Context, opts WatchOptions) (<-chan Event, error) {
@@ -424,10 +426,10 @@ func (w *watcher) run(ctx context.Context, sub *subscription) {
 		// A subscription channel closed: its socket failed (ENOBUFS when
 		// the kernel's queue overflowed). Renew both and relist.
 		sub.close()
+		if !w.send(ctx, Event{Kind: EventResync}) {
+			return
+		}
 		for {
-			if !w.send(ctx, Event{Kind: EventResync}) {
-				return
-			}
 			var err error
 			if sub, err = w.subscribe(); err == nil {
 				retry = 100 * time.Millisecond

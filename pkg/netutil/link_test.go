@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -77,13 +77,14 @@ func TestLinkLookup(t *testing.T) {
 		t.Fatalf("LinkLocalIPv6 without addresses: %v", err)
 	}
 
+	p.a.h.Sysctl("net/ipv6/conf/"+p.aName+"/forwarding", "1")
 	var fwd bool
-	p.a.do(t, func() {
-		writeSysctl(t, "net/ipv6/conf/"+p.aName+"/forwarding", "1")
+	p.a.do(t, func() (err error) {
 		fwd, err = IPv6Forwarding(p.aName)
+		return err
 	})
-	if err != nil || !fwd {
-		t.Fatalf("IPv6Forwarding = %v, %v; want true", fwd, err)
+	if !fwd {
+		t.Fatal("IPv6Forwarding = false, want true")
 	}
 	for _, bad := range []string{"", "..", "a/b"} {
 		if _, err := IPv6Forwarding(bad); err == nil {
@@ -97,11 +98,9 @@ func watch(t *testing.T, n *testNS) (<-chan Event, context.CancelFunc) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var ch <-chan Event
-	n.do(t, func() {
-		var err error
-		if ch, err = Watch(ctx, WatchOptions{}); err != nil {
-			t.Fatal(err)
-		}
+	n.do(t, func() (err error) {
+		ch, err = Watch(ctx, WatchOptions{})
+		return err
 	})
 	t.Cleanup(cancel)
 	return ch, cancel
@@ -137,14 +136,23 @@ func TestWatchLinkDownUp(t *testing.T) {
 		}
 	}
 
-	// The current state comes first.
-	ev := awaitEvent(t, ch, "initial state", linkIs(true, true))
-	if ev.Link.Name != p.aName || ev.Link.MTU != 1500 || ev.Link.MAC.String() != p.aIf.MAC.String() {
-		t.Fatalf("initial link %+v", ev.Link)
-	}
-	awaitEvent(t, ch, "initial address", func(ev Event) bool {
-		return ev.Kind == EventAddrAdded && ev.IfIndex == idx && ev.Addr == netip.MustParsePrefix("192.0.2.1/24")
+	// The current state comes first; links and addresses come on two
+	// sockets, in no set order between them.
+	var initial Link
+	sawLink, sawAddr := false, false
+	awaitEvent(t, ch, "initial state", func(ev Event) bool {
+		if linkIs(true, true)(ev) {
+			initial, sawLink = ev.Link, true
+		}
+		if ev.Kind == EventAddrAdded && ev.IfIndex == idx && ev.Addr == netip.MustParsePrefix("192.0.2.1/24") {
+			sawAddr = true
+		}
+		return sawLink && sawAddr
 	})
+	if initial.Name != p.aName || initial.MTU != 1500 || initial.MAC.String() != p.aIf.MAC.String() {
+		t.Fatalf("initial link %+v", initial)
+	}
+	var ev Event
 
 	// The peer goes down: carrier lost, still admin up.
 	p.b.ip(t, "link", "set", p.bName, "down")
@@ -244,7 +252,7 @@ func TestWatcherResubscribes(t *testing.T) {
 	s2, _ := fakeSub()
 	subs <- s1
 	subs <- s2
-	w := &watcher{ns: netns.None(), log: slog.New(slog.DiscardHandler), out: make(chan Event, 8)}
+	w := &watcher{ns: vnetns.None(), log: slog.New(slog.DiscardHandler), out: make(chan Event, 8)}
 	w.subscribe = func() (*subscription, error) {
 		select {
 		case s := <-subs:

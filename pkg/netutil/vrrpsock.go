@@ -127,8 +127,9 @@ type Packet struct {
 // address family: it sends adverts to the group or to unicast peers and
 // receives what arrives on the interface. One VRRPConn serves every VRRP
 // instance on that interface and family; demultiplexing by VRID is the
-// caller's. ReadPacket and WriteTo are safe to call from one reader and
-// any number of writers at once, and allocate nothing.
+// caller's. It is safe for concurrent use (reads are serialized, and so
+// are writes, each side on its own lock); ReadPacket and WriteTo allocate
+// nothing.
 type VRRPConn struct {
 	family  Family
 	ifindex int
@@ -158,7 +159,6 @@ type VRRPConn struct {
 	wname4  unix.RawSockaddrInet4
 	wname6  unix.RawSockaddrInet6
 	woob    []byte
-	wn      int
 	werr    error
 	writeFn func(uintptr) bool
 }
@@ -468,11 +468,10 @@ func (c *VRRPConn) WriteTo(p []byte, dst netip.Addr) error {
 }
 
 func (c *VRRPConn) doWrite(fd uintptr) bool {
-	n, _, e := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&c.wmsg)), 0)
+	_, _, e := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&c.wmsg)), 0)
 	if e == unix.EAGAIN || e == unix.EINTR {
 		return false
 	}
-	c.wn = int(n)
 	c.werr = nil
 	if e != 0 {
 		c.werr = e

@@ -3,6 +3,7 @@ package netutil
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -28,11 +29,9 @@ var (
 func openVRRP(tb testing.TB, n *testNS, opts VRRPOptions) *VRRPConn {
 	tb.Helper()
 	var c *VRRPConn
-	n.do(tb, func() {
-		var err error
-		if c, err = OpenVRRP(context.Background(), opts); err != nil {
-			tb.Fatal(err)
-		}
+	n.do(tb, func() (err error) {
+		c, err = OpenVRRP(context.Background(), opts)
+		return err
 	})
 	tb.Cleanup(func() { c.Close() })
 	return c
@@ -222,11 +221,9 @@ func TestVRRPCloseUnblocksRead(t *testing.T) {
 	p := newPair(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var c *VRRPConn
-	p.b.do(t, func() {
-		var err error
-		if c, err = OpenVRRP(ctx, VRRPOptions{IfIndex: p.bIf.Index, Family: FamilyIPv6}); err != nil {
-			t.Fatal(err)
-		}
+	p.b.do(t, func() (err error) {
+		c, err = OpenVRRP(ctx, VRRPOptions{IfIndex: p.bIf.Index, Family: FamilyIPv6})
+		return err
 	})
 	if err := c.SetReadDeadline(time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
@@ -288,20 +285,22 @@ func TestOpenVRRPBadOptions(t *testing.T) {
 		{"ttl too big", VRRPOptions{IfIndex: p.aIf.Index, Family: FamilyIPv4, UnicastTTL: 256}},
 		{"missing interface", VRRPOptions{IfIndex: 99999, Family: FamilyIPv4}},
 	} {
-		p.a.do(t, func() {
+		p.a.do(t, func() error {
 			if c, err := OpenVRRP(context.Background(), tc.opts); err == nil {
 				c.Close()
-				t.Errorf("%s: opened", tc.name)
+				return fmt.Errorf("%s: opened", tc.name)
 			}
+			return nil
 		})
 	}
 	// No IPv4 address at all: no default source.
 	p.a.ip(t, "addr", "flush", "dev", p.aName)
-	p.a.do(t, func() {
+	p.a.do(t, func() error {
 		_, err := OpenVRRP(context.Background(), VRRPOptions{IfIndex: p.aIf.Index, Family: FamilyIPv4})
 		if !errors.Is(err, ErrNoAddress) {
-			t.Errorf("open without an address: %v, want ErrNoAddress", err)
+			return fmt.Errorf("open without an address: %v, want ErrNoAddress", err)
 		}
+		return nil
 	})
 	c := openVRRP(t, p.b, VRRPOptions{IfIndex: p.bIf.Index, Family: FamilyIPv4})
 	if err := c.WriteTo(nil, GroupIPv4); err == nil {

@@ -39,8 +39,9 @@
 //
 // Gratuitous ARP is an ARP request, as keepalived sends it
 // (vrrp_arp.c, and seen on the wire from keepalived 2.2.7): Ethernet
-// broadcast destination, sender MAC = target MAC field = ff:ff:ff:ff:ff:ff,
-// sender IP = target IP = the VIP, 42 bytes (no padding). The unsolicited
+// broadcast destination, sender hardware address the interface's MAC,
+// target hardware address ff:ff:ff:ff:ff:ff, sender IP = target IP = the
+// VIP, 42 bytes (no padding). The unsolicited
 // NA copies keepalived's vrrp_ndisc.c: IPv6 source = the VIP itself,
 // destination ff02::1 (33:33:00:00:00:01), hop limit 255, Override set,
 // Solicited clear, Router set when IPv6 forwarding is on for the

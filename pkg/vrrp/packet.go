@@ -164,7 +164,7 @@ func (a *Advert) AppendTo(b []byte, src, dst netip.Addr) ([]byte, error) {
 		return b, fmt.Errorf("encode vrrp advert: type %d does not fit 4 bits", a.Type)
 	}
 	alen := addrLen(src)
-	if alen == 0 || addrLen(dst) != alen || src.Is4In6() || dst.Is4In6() {
+	if alen == 0 || addrLen(dst) != alen {
 		return b, fmt.Errorf("encode vrrp advert: %w: %v -> %v", ErrFamily, src, dst)
 	}
 	ipv4 := alen == 4
@@ -172,7 +172,7 @@ func (a *Advert) AppendTo(b []byte, src, dst netip.Addr) ([]byte, error) {
 		return b, fmt.Errorf("encode vrrp advert: %w: %d addresses, at most %d", ErrAddrs, len(a.Addrs), MaxAddrs)
 	}
 	for _, ad := range a.Addrs {
-		if addrLen(ad) != alen || ad.Is4In6() || ad.Zone() != "" {
+		if addrLen(ad) != alen || ad.Zone() != "" {
 			return b, fmt.Errorf("encode vrrp advert: %w: %v in an advert from %v", ErrAddrs, ad, src)
 		}
 	}

@@ -570,8 +570,9 @@ func checkerHandler(t CheckerType) handler[rsrv] {
 		if len(n.args()) > 0 {
 			d.warnf(n.pos, "%s: extra values %q ignored", n.keyword(), strings.Join(n.args(), " "))
 		}
-		defer d.enter(d.ctx + ": " + t.String())()
+		restore := d.enter(d.ctx + ": " + t.String())
 		decodeBlock(d, checkerSpecs[t], "virtual_server.real_server."+t.String(), n.children, &c)
+		restore()
 		if t == CheckMisc && (c.Misc.Path == nil || c.Misc.Path.Cmd == "") {
 			d.errorf(n.pos, "MISC_CHECK without misc_path")
 			return

@@ -388,7 +388,7 @@ func (v *validator) vrids() {
 		}
 		for j := 0; j < i; j++ {
 			b := &insts[j]
-			if !b.IsSet("virtual_router_id") || a.VRID != b.VRID || a.Interface != b.Interface || a.Family != b.Family {
+			if !b.IsSet("virtual_router_id") || a.VRID == 0 || a.VRID != b.VRID || a.Interface != b.Interface || a.Family != b.Family {
 				continue
 			}
 			if a.IsUnicast() != b.IsUnicast() {

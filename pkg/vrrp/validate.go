@@ -53,46 +53,47 @@ type RxConfig struct {
 //
 // The checks follow keepalived 2.2.7's receive path (vrrp_scheduler.c
 // vrrp_dispatcher_read, then vrrp.c vrrp_check_packet) in its order. The XDP
-// program must apply the same rules in the same order (bpf/vrrp.h):
+// program must apply the same rules in the same order (bpf/vrrp.h). The
+// first failing check is the reason (metric label on the right):
 //
-//  1. Src and Dst are valid addresses of rc.Family         ReasonFamily
-//  2. the message has the 8-byte header                    ReasonPacketLen
-//  3. VRID == rc.VRID (keepalived: instance lookup)        ReasonVRIDUnknown
-//  4. length == 8 + count*(4|16) (+8 auth data when the
-//     header's version is 2 and the family IPv4), exactly  ReasonPacketLen
-//  5. multicast (no unicast peers): TTL/hop limit == 255,
-//     unless unknown (HopLimit -1)                         ReasonIPTTL
-//  6. version == rc.Version                                ReasonVersion
-//  7. v2 only, in this order:
-//     a. auth type is 0, 1 or 2                            ReasonInvalidAuthType
-//     b. auth type == rc.AuthType                          ReasonAuthTypeMismatch
-//     c. PASS over IPv4: the 8 bytes == rc.AuthData
-//     (compared in constant time)                          ReasonAuthFailure
-//     d. interval (s) == rc.Interval; keepalived drops
-//     these silently "to prevent concurrent VRID
-//     running", lbd counts them                            ReasonAdvertInterval
-//  8. type == 1 (ADVERTISEMENT)                            ReasonInvalidType
-//  9. [addr check] count == len(rc.VIPs)                   ReasonAddrList
-//  10. checksum: v2/IPv4 over the message; v3/IPv4 with the
-//     IPv4 pseudo-header (dst = the packet's destination;
-//     for unicast also 224.0.0.18 per rc.ChecksumCompat);
-//     IPv6 with the IPv6 pseudo-header (keepalived leaves
-//     that to the kernel, IPV6_CHECKSUM)                   ReasonChecksum
-//  11. destination multicast iff no unicast peers
-//     (keepalived counts it as addr_list_err)              ReasonAddrList
-//  12. source != rc.LocalAddr (lbd: an echo of our own
-//     advert, or a duplicate address; keepalived only logs) ReasonOwnAddress
-//  13. v3: interval != 0 (lbd: a backup learning 0 would
-//     take over at once; keepalived accepts it)            ReasonAdvertInterval
-//  14. [addr check] every rc.VIPs address is in the advert  ReasonAddrList
-//  15. [addr check] unicast peers and CheckUnicastSrc: the
-//     source is a peer                                     ReasonSenderNotAllowed
-//     and the TTL (if known) within its [min_ttl, max_ttl] ReasonIPTTL
+//	 1  Src and Dst valid addresses of rc.Family                 family
+//	 2  the message holds the 8-byte header                      packet_len
+//	 3  VRID == rc.VRID (keepalived: the instance lookup)        vrid_unknown
+//	 4  length == 8 + count*(4|16), +8 auth data when the
+//	    header's version is 2 and the family IPv4; exactly      packet_len
+//	 5  no unicast peers: TTL / hop limit == 255 (unless
+//	    unknown, HopLimit -1)                                    ip_ttl
+//	 6  version == rc.Version                                    version
+//	 7  v2 only:
+//	    a  auth type is 0, 1 or 2                                invalid_authtype
+//	    b  auth type == rc.AuthType                              authtype_mismatch
+//	    c  PASS over IPv4: the last 8 bytes == rc.AuthData
+//	       (constant-time compare)                               auth_failure
+//	    d  interval (s) == rc.Interval (keepalived drops these
+//	       silently, "to prevent concurrent VRID running")       advert_interval
+//	 8  type == 1 (ADVERTISEMENT)                                invalid_type
+//	 9  [addr] count == len(rc.VIPs)                             addr_list
+//	10  checksum: v2/IPv4 over the message; v3/IPv4 with the
+//	    IPv4 pseudo-header (src, dst, 0, 112, length), for
+//	    unicast also dst 224.0.0.18 per rc.ChecksumCompat;
+//	    IPv6 (v2 or v3) with the IPv6 pseudo-header
+//	    (keepalived lets the kernel check it, IPV6_CHECKSUM)     checksum
+//	11  destination multicast iff no unicast peers
+//	    (keepalived counts it as addr_list_err)                  addr_list
+//	12  Src != rc.LocalAddr (lbd: our own advert echoed, or a
+//	    duplicate address; keepalived only logs it)              own_address
+//	13  v3: interval != 0 (lbd: a backup learning 0 would take
+//	    over at once; keepalived accepts it)                     advert_interval
+//	14  [addr] every address of rc.VIPs is in the advert
+//	    (with 9: the same multiset for distinct VIPs)            addr_list
+//	15  [addr] unicast peers and rc.CheckUnicastSrc:
+//	    Src is a peer                                            sender_not_allowed
+//	    and the TTL, if known, within its [min_ttl, max_ttl]     ip_ttl
 //
-// "[addr check]" steps are skipped when Src == rc.SkipAddrCheckFrom. The
-// VRRPv3 interval is not compared: the backup adopts the master's (RFC 5798
-// 6.4.2). Priority 0 is valid. A packet in an INIT or FAULT instance is not
-// a rejection: keepalived ignores it uncounted; so does Instance.
+// "[addr]" checks are skipped when Src == rc.SkipAddrCheckFrom. The v3
+// interval is not compared: the backup adopts the master's (RFC 5798 6.4.2).
+// Priority 0 is valid. A packet for an instance in INIT or FAULT is no
+// rejection: keepalived ignores it uncounted, and so does the runtime.
 func Validate(rc *RxConfig, p Packet, adv *Advert) Reason {
 	alen := 4
 	if rc.Family == FamilyIPv6 {

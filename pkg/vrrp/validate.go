@@ -60,7 +60,7 @@ type RxConfig struct {
 //	 2  the message holds the 8-byte header                      packet_len
 //	 3  VRID == rc.VRID (keepalived: the instance lookup)        vrid_unknown
 //	 4  length == 8 + count*(4|16), +8 auth data when the
-//	    header's version is 2 and the family IPv4; exactly      packet_len
+//	    header's version is 2 and the family IPv4; exactly       packet_len
 //	 5  no unicast peers: TTL / hop limit == 255 (unless
 //	    unknown, HopLimit -1)                                    ip_ttl
 //	 6  version == rc.Version                                    version

@@ -25,22 +25,22 @@ struct {
 	__type(value, struct vrrp_cfg);
 } vrrp_vrids SEC(".maps");
 
-/* The current master per VRID as last seen: written by the program on every
- * accepted advert (in place for last_seen_ns, whole value on a change), read
- * by userspace when the master-down timer expires. */
+/* The current master per VRID as last seen (struct vrrp_master), by the
+ * VRID's slot: written by the program on every accepted advert, read by
+ * userspace when the master-down timer expires. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VRRP_MAX_VRIDS);
-	__type(key, struct vrrp_key);
+	__type(key, __u32);
 	__type(value, struct vrrp_master);
 } vrrp_master SEC(".maps");
 
-/* Per-VRID counters, per CPU. Entries are created by userspace with the
- * VRID; the program only increments existing ones. */
+/* Per-VRID counters, per CPU, by the VRID's slot. Userspace zeroes a slot
+ * when it assigns it. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VRRP_MAX_VRIDS);
-	__type(key, struct vrrp_key);
+	__type(key, __u32);
 	__type(value, struct vrrp_vrid_stats);
 } vrrp_stats SEC(".maps");
 

@@ -50,6 +50,7 @@ struct pkt {
 	void *data;
 	void *data_end;
 	void *l3;          /* IP header (packet pointer, its fixed part checked) */
+	void *l4;          /* VRRP message (packet pointer, NOT checked: check before reading) */
 	__u32 wire_len;    /* whole frame: XDP data_end - data, TC skb->len */
 	__u32 ifindex;     /* host */
 	__u32 vrrp_off;    /* offset of the VRRP message from data */
@@ -135,6 +136,7 @@ static __always_inline int parse_ipv4(struct pkt *p)
 	p->saddr[0] = iph->saddr;
 	p->daddr[0] = iph->daddr;
 	p->vrrp_off = l3_off + ihl;
+	p->l4 = (void *)iph + ihl;
 	p->vrrp_len = tot - ihl;
 	return VERDICT_CONTINUE;
 }
@@ -197,6 +199,7 @@ static __always_inline int parse_ipv6(struct pkt *p)
 	p->daddr[2] = ip6->daddr.in6_u.u6_addr32[2];
 	p->daddr[3] = ip6->daddr.in6_u.u6_addr32[3];
 	p->vrrp_off = l3_off + sizeof(*ip6) + ext;
+	p->l4 = pos;
 	p->vrrp_len = payload - ext;
 	return VERDICT_CONTINUE;
 }

@@ -124,50 +124,40 @@ static __always_inline bool same_addr(const __u32 *a, const __u32 *b)
 	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
 }
 
-/* Record an accepted advert in vrrp_master and tell userspace what changed. */
+/* Record an accepted advert in the VRID's vrrp_master slot and tell
+ * userspace what changed. */
 static __always_inline void record(const struct pkt *p, const struct vrrp_key *key,
 				   const struct vrrp_cfg *cfg, struct vrrp_master *cur,
 				   __u8 prio, __u16 adv, __u8 mflags)
 {
 	struct vrrp_if_stats *ifs;
 	struct vrrp_event *ev;
-	__u64 now = bpf_ktime_get_ns();
-	__u8 kind = 0, prev = 0;
+	__u64 now = bpf_ktime_get_coarse_ns();
+	__u8 kind = 0, prev = cur->priority;
 
-	if (cur) {
-		prev = cur->priority;
-		if (!same_addr((const __u32 *)cur->addr, p->saddr)) {
-			kind |= VRRP_EV_NEW_SENDER;
-		} else {
-			if (cur->priority != prio)
-				kind |= VRRP_EV_PRIO_CHANGE;
-			if (cur->adver_int_cs != adv)
-				kind |= VRRP_EV_INTERVAL_CHANGE;
-			if (cur->flags != mflags)
-				kind |= VRRP_EV_CSUM_CHANGE;
-		}
-	} else {
+	if (!cur->family || !same_addr((const __u32 *)cur->addr, p->saddr)) {
 		kind |= VRRP_EV_NEW_SENDER;
+	} else {
+		if (cur->priority != prio)
+			kind |= VRRP_EV_PRIO_CHANGE;
+		if (cur->adver_int_cs != adv)
+			kind |= VRRP_EV_INTERVAL_CHANGE;
+		if (cur->flags != mflags)
+			kind |= VRRP_EV_CSUM_CHANGE;
 	}
 
 	if (kind) {
-		/* A new value replaces the old one whole: readers see either. */
-		struct vrrp_master nm = {
-			.priority = prio,
-			.family = p->family,
-			.adver_int_cs = adv,
-			.flags = mflags,
-			.last_seen_ns = now,
-			.changed_ns = now,
-		};
-		__u32 *a = (__u32 *)nm.addr;
-
-		a[0] = p->saddr[0];
-		a[1] = p->saddr[1];
-		a[2] = p->saddr[2];
-		a[3] = p->saddr[3];
-		bpf_map_update_elem(&vrrp_master, key, &nm, BPF_ANY);
-	} else if (cur) {
+		/* Under the lock: userspace reads the record whole. */
+		bpf_spin_lock(&cur->lock);
+		cur->priority = prio;
+		cur->family = p->family;
+		cur->adver_int_cs = adv;
+		cur->flags = mflags;
+		__builtin_memcpy(cur->addr, p->saddr, sizeof(cur->addr));
+		cur->last_seen_ns = now;
+		cur->changed_ns = now;
+		bpf_spin_unlock(&cur->lock);
+	} else {
 		cur->last_seen_ns = now; /* steady state: one 8-byte store */
 	}
 
@@ -205,39 +195,38 @@ static __always_inline int vrrp_check(void *ctx, struct pkt *p, const bool xdp)
 	struct vrrp_vrid_stats *st;
 	struct vrrp_master *cur;
 	struct vrrp_cfg *cfg;
+	const __u8 *h = p->l4;
 	union vrrp_msg *m;
-	__u32 len, exp, naddr, i, idx, r, zero = 0;
+	__u32 exp, naddr, i, idx, r, slot, zero = 0;
 	__u64 sum = 0, base;
 	bool v4 = p->family == 4, check_addrs, ok;
 	const __u32 *pw, *own;
 	__u8 ver, auth, mflags = 0;
 	__u16 adv;
 
-	/* 2 */
+	/* 2: the header is read in place, the rest is copied (below) */
 	if (p->vrrp_len < VRRP_HDR_LEN)
 		return pass_counted(p, VRRP_R_PACKET_LEN);
-	m = bpf_map_lookup_elem(&vrrp_scratch, &zero);
-	if (!m)
-		return VERDICT_PASS;
-	len = p->vrrp_len;
-	if (len > VRRP_MAX_MSG)
-		len = VRRP_MAX_MSG;
-	if (load_bytes(ctx, p->vrrp_off, m->b, len, xdp) < 0)
+	if ((const void *)(h + VRRP_HDR_LEN) > p->data_end)
 		return pass_counted(p, VRRP_R_PACKET_LEN);
 
 	/* 3 */
 	key.ifindex = p->ifindex;
-	key.vrid = m->b[1];
+	key.vrid = h[1];
 	key.family = p->family;
 	key.vlan = p->vlan;
 	cfg = bpf_map_lookup_elem(&vrrp_vrids, &key);
 	if (!cfg)
 		return pass_counted(p, VRRP_R_VRID_UNKNOWN);
-	st = bpf_map_lookup_elem(&vrrp_stats, &key);
+	slot = cfg->slot;
+	st = bpf_map_lookup_elem(&vrrp_stats, &slot);
+	cur = bpf_map_lookup_elem(&vrrp_master, &slot);
+	if (!st || !cur)
+		return VERDICT_PASS; /* a slot out of range: userspace's bug, leave it to the kernel */
 
 	/* 4 */
-	ver = m->b[0] >> 4;
-	naddr = m->b[3];
+	ver = h[0] >> 4;
+	naddr = h[3];
 	exp = VRRP_HDR_LEN + naddr * (v4 ? 4 : 16);
 	if (ver == 2 && v4)
 		exp += VRRP_AUTH_LEN;
@@ -251,6 +240,13 @@ static __always_inline int vrrp_check(void *ctx, struct pkt *p, const bool xdp)
 	/* 6 */
 	if (ver != cfg->version)
 		return reject(st, VRRP_R_VERSION);
+	/* The loops below run over a copy: over the packet itself, with its
+	 * variable offset, they would exceed the verifier's budget. */
+	m = bpf_map_lookup_elem(&vrrp_scratch, &zero);
+	if (!m)
+		return VERDICT_PASS;
+	if (load_bytes(ctx, p->vrrp_off, m->b, exp, xdp) < 0)
+		return reject(st, VRRP_R_PACKET_LEN);
 	/* 7 */
 	if (ver == 2) {
 		auth = m->b[4];
@@ -276,9 +272,8 @@ static __always_inline int vrrp_check(void *ctx, struct pkt *p, const bool xdp)
 	if ((m->b[0] & 0x0f) != VRRP_TYPE_ADVERT)
 		return reject(st, VRRP_R_INVALID_TYPE);
 	/* 9 */
-	cur = bpf_map_lookup_elem(&vrrp_master, &key);
 	check_addrs = !((cfg->flags & VRRP_CFG_SKIP_ADDR_CHECK) && !(cfg->flags & VRRP_CFG_MASTER) &&
-			cur && same_addr((const __u32 *)cur->addr, p->saddr));
+			cur->family && same_addr((const __u32 *)cur->addr, p->saddr));
 	if (check_addrs && naddr != cfg->naddr)
 		return reject(st, VRRP_R_ADDR_LIST);
 	/* 10 */
@@ -326,11 +321,9 @@ static __always_inline int vrrp_check(void *ctx, struct pkt *p, const bool xdp)
 		}
 	}
 
-	if (st) {
-		st->rx++;
-		if (m->b[2] == 0)
-			st->pri_zero++;
-	}
+	st->rx++;
+	if (m->b[2] == 0)
+		st->pri_zero++;
 	record(p, &key, cfg, cur, m->b[2], adv, mflags);
 	return VERDICT_DROP;
 }

@@ -157,7 +157,7 @@ enum vrrp_event_kind {
 	VRRP_EV_CSUM_CHANGE = 1 << 5,     /* same sender, VRRP_MF_LEGACY_CSUM flipped */
 };
 
-/* Key of vrrp_vrids, vrrp_master, vrrp_stats and of events. */
+/* Key of vrrp_vrids and of events. */
 struct vrrp_key {
 	__u32 ifindex; /* host: interface the program runs on (XDP ingress, skb->ifindex) */
 	__u8 vrid;     /* 1..255 */
@@ -165,7 +165,9 @@ struct vrrp_key {
 	__u16 vlan;    /* host: innermost VLAN id, 0 = untagged */
 };
 
-/* Value of vrrp_vrids: one VRRP instance's receive config, written by userspace. */
+/* Value of vrrp_vrids: one VRRP instance's receive config, written by
+ * userspace. slot indexes the instance's entries in vrrp_master and
+ * vrrp_stats (arrays: a lookup there costs nothing, a hash lookup ~20 ns). */
 struct vrrp_cfg {
 	__u8 version;       /* 2 or 3 */
 	__u8 auth_type;     /* v2: VRRP_AUTH_NONE or VRRP_AUTH_PASS; v3: 0 */
@@ -173,24 +175,33 @@ struct vrrp_cfg {
 	__u8 flags;         /* enum vrrp_cfg_flag */
 	__u16 adver_int_cs; /* host: configured interval in centiseconds; v2 checks it (s*100) */
 	__u16 _pad;
+	__u32 slot;         /* host: index into vrrp_master and vrrp_stats, < VRRP_MAX_VRIDS */
 	__u8 auth_pass[8];  /* net: v2 PASS data as on the wire, zero padded */
+	__u32 _pad2;
 	__u64 addr_hash;    /* host: vrrp_addr_hash of the configured addresses */
 	__u8 own_addr[16];  /* net: our source address (IPv4: first 4 bytes); zero = none */
 };
 
-/* Value of vrrp_master: the last accepted advert's sender, written by the program. */
+/* Value of vrrp_master (array, by slot): the last accepted advert's sender,
+ * written by the program. family 0: none seen since the slot was assigned.
+ * A change is written under the lock (userspace reads with BPF_F_LOCK, so
+ * it never sees half a change); the steady state only stores last_seen_ns.
+ * Times are bpf_ktime_get_coarse_ns (CLOCK_MONOTONIC_COARSE: one tick of
+ * resolution, 14 ns cheaper per packet than bpf_ktime_get_ns here). */
 struct vrrp_master {
-	__u8 addr[16];      /* net: source address (IPv4: first 4 bytes, rest zero) */
+	struct bpf_spin_lock lock;
 	__u8 priority;      /* as advertised; 0 = the master resigned */
-	__u8 family;        /* 4 or 6 */
+	__u8 family;        /* 4 or 6; 0 = no master recorded */
 	__u16 adver_int_cs; /* host: advertised interval, centiseconds (v2: s*100) */
+	__u8 addr[16];      /* net: source address (IPv4: first 4 bytes, rest zero) */
 	__u8 flags;         /* enum vrrp_master_flag */
 	__u8 _pad[3];
-	__u64 last_seen_ns; /* host: bpf_ktime_get_ns (CLOCK_MONOTONIC) of the last accepted advert */
-	__u64 changed_ns;   /* host: when sender, priority or interval last changed */
+	__u32 _pad2;
+	__u64 last_seen_ns; /* host: CLOCK_MONOTONIC_COARSE of the last accepted advert */
+	__u64 changed_ns;   /* host: when sender, priority, interval or checksum form last changed */
 };
 
-/* Value of vrrp_stats (per CPU): summed by userspace. */
+/* Value of vrrp_stats (per-CPU array, by slot): summed by userspace. */
 struct vrrp_vrid_stats {
 	__u64 rx;                 /* host: accepted adverts */
 	__u64 pri_zero;           /* host: accepted adverts with priority 0 */
@@ -213,7 +224,7 @@ struct vrrp_event {
 	__u8 flags;         /* enum vrrp_master_flag of this advert */
 	__u8 _pad[2];
 	__u8 addr[16];      /* net: sender */
-	__u64 ts_ns;        /* host: bpf_ktime_get_ns */
+	__u64 ts_ns;        /* host: CLOCK_MONOTONIC_COARSE */
 };
 
 /*

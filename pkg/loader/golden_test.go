@@ -31,7 +31,7 @@ type goldenWorld struct {
 	k1, k2, k3, k4, k5, k6, k7, k8, k9 VRIDKey
 }
 
-func newGoldenWorld(t *testing.T, l *Loader) goldenWorld {
+func newGoldenWorld(t testing.TB, l *Loader) goldenWorld {
 	t.Helper()
 	lo, err := net.InterfaceByName("lo")
 	if err != nil {
@@ -459,25 +459,25 @@ func statsDelta(a, b Stats) Stats {
 	return d
 }
 
-func dumpMasters(t *testing.T, l *Loader) map[VRIDKey]bpfVrrpMaster {
+func dumpMasters(t testing.TB, l *Loader) map[VRIDKey]bpfVrrpMaster {
 	t.Helper()
 	out := map[VRIDKey]bpfVrrpMaster{}
-	var k bpfVrrpKey
-	var v bpfVrrpMaster
-	it := l.objs.VrrpMaster.Iterate()
-	for it.Next(&k, &v) {
-		out[keyFromBPF(k)] = v
-	}
-	if err := it.Err(); err != nil {
-		t.Fatal(err)
+	for k, slot := range l.slots {
+		var v bpfVrrpMaster
+		if err := l.objs.VrrpMaster.LookupWithFlags(slot, &v, ebpf.LookupLock); err != nil {
+			t.Fatal(err)
+		}
+		if v.Family != 0 {
+			out[k] = v
+		}
 	}
 	return out
 }
 
-func clearMasters(t *testing.T, l *Loader) {
+func clearMasters(t testing.TB, l *Loader) {
 	t.Helper()
-	for k := range dumpMasters(t, l) {
-		if err := l.objs.VrrpMaster.Delete(k.bpf()); err != nil {
+	for _, slot := range l.slots {
+		if err := l.objs.VrrpMaster.Put(slot, bpfVrrpMaster{}); err != nil {
 			t.Fatal(err)
 		}
 	}

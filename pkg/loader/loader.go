@@ -61,6 +61,7 @@ type Loader struct {
 	ifaces map[int]*iface         // by ifindex
 	names  map[int]string         // ifindex -> name, for metric labels
 	vrids  map[VRIDKey]VRIDConfig // as last written
+	slots  map[VRIDKey]uint32     // each VRID's index in vrrp_master and vrrp_stats
 	events *ringbuf.Reader        // while Events runs
 	closed bool
 }
@@ -86,6 +87,7 @@ func Open(opts Options) (*Loader, error) {
 		ifaces: map[int]*iface{},
 		names:  map[int]string{},
 		vrids:  map[VRIDKey]VRIDConfig{},
+		slots:  map[VRIDKey]uint32{},
 	}
 	if l.log == nil {
 		l.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -137,6 +139,16 @@ func Open(opts Options) (*Loader, error) {
 		if err := l.adopt(); err != nil {
 			return nil, err
 		}
+	}
+	// Slots of the VRIDs a previous lbd left (their counters continue).
+	var bk bpfVrrpKey
+	var cfg bpfVrrpCfg
+	it := l.objs.VrrpVrids.Iterate()
+	for it.Next(&bk, &cfg) {
+		l.slots[keyFromBPF(bk)] = cfg.Slot
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("open loader: read vrids: %w", err)
 	}
 	ok = true
 	return l, nil

@@ -161,13 +161,17 @@ func (l *Loader) setVRID(k VRIDKey, c VRIDConfig) error {
 	if err != nil {
 		return err
 	}
+	slot, ok := l.slots[k]
+	if !ok {
+		if slot, err = l.newSlot(); err != nil {
+			return fmt.Errorf("vrid %s: %w", k, err)
+		}
+	}
+	v.Slot = slot
 	if err := l.objs.VrrpVrids.Put(k.bpf(), v); err != nil {
 		return fmt.Errorf("vrid %s: %w", k, err)
 	}
-	zero := make([]bpfVrrpVridStats, l.ncpu)
-	if err := l.objs.VrrpStats.Update(k.bpf(), zero, ebpf.UpdateNoExist); err != nil && !errors.Is(err, ebpf.ErrKeyExist) {
-		return fmt.Errorf("vrid %s: counters: %w", k, err)
-	}
+	l.slots[k] = slot
 	if err := l.ensureIfStats(k.Ifindex); err != nil {
 		return fmt.Errorf("vrid %s: %w", k, err)
 	}
@@ -184,6 +188,28 @@ func (l *Loader) setVRID(k VRIDKey, c VRIDConfig) error {
 	return nil
 }
 
+// newSlot finds a slot no VRID uses and zeroes its counters and master.
+func (l *Loader) newSlot() (uint32, error) {
+	used := make(map[uint32]bool, len(l.slots))
+	for _, s := range l.slots {
+		used[s] = true
+	}
+	max := l.objs.VrrpMaster.MaxEntries()
+	for s := uint32(0); s < max; s++ {
+		if used[s] {
+			continue
+		}
+		if err := l.objs.VrrpStats.Put(s, make([]bpfVrrpVridStats, l.ncpu)); err != nil {
+			return 0, fmt.Errorf("zero counters: %w", err)
+		}
+		if err := l.objs.VrrpMaster.Put(s, bpfVrrpMaster{}); err != nil {
+			return 0, fmt.Errorf("zero master: %w", err)
+		}
+		return s, nil
+	}
+	return 0, fmt.Errorf("all %d VRID slots in use", max)
+}
+
 // DeleteVRID takes a VRID away from the program (its adverts pass to the
 // kernel again) and forgets its counters and master.
 func (l *Loader) DeleteVRID(k VRIDKey) error {
@@ -193,16 +219,13 @@ func (l *Loader) DeleteVRID(k VRIDKey) error {
 }
 
 func (l *Loader) deleteVRID(bk bpfVrrpKey) error {
-	var errs []error
-	for _, m := range []*ebpf.Map{l.objs.VrrpVrids, l.objs.VrrpMaster, l.objs.VrrpStats} {
-		if err := m.Delete(bk); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			errs = append(errs, err)
-		}
+	k := keyFromBPF(bk)
+	if err := l.objs.VrrpVrids.Delete(bk); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("delete vrid %s: %w", k, err)
 	}
-	delete(l.vrids, keyFromBPF(bk))
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("delete vrid %s: %w", keyFromBPF(bk), err)
-	}
+	// The slot is zeroed when it is handed out again.
+	delete(l.vrids, k)
+	delete(l.slots, k)
 	return nil
 }
 
@@ -264,8 +287,18 @@ func (l *Loader) SetMaster(k VRIDKey, master bool) error {
 // down interval means the master is alive (its adverts were absorbed in
 // the datapath); Priority 0 means it resigned.
 func (l *Loader) MasterInfo(k VRIDKey) (MasterInfo, bool) {
+	l.mu.Lock()
+	slot, ok := l.slots[k]
+	l.mu.Unlock()
+	if !ok {
+		return MasterInfo{}, false
+	}
+	return l.masterInfo(slot)
+}
+
+func (l *Loader) masterInfo(slot uint32) (MasterInfo, bool) {
 	var v bpfVrrpMaster
-	if err := l.objs.VrrpMaster.Lookup(k.bpf(), &v); err != nil {
+	if err := l.objs.VrrpMaster.LookupWithFlags(slot, &v, ebpf.LookupLock); err != nil || v.Family == 0 {
 		return MasterInfo{}, false
 	}
 	mi := MasterInfo{
@@ -274,7 +307,7 @@ func (l *Loader) MasterInfo(k VRIDKey) (MasterInfo, bool) {
 		LegacyChecksum: v.Flags&uint8(bpfVrrpMasterFlagVRRP_MF_LEGACY_CSUM) != 0,
 	}
 	mi.Addr = addrFromBPF(Family(v.Family), v.Addr)
-	now, mono := time.Now(), monotonicNow()
+	now, mono := time.Now(), coarseNow()
 	mi.LastSeen = monoToTime(now, mono, v.LastSeenNs)
 	mi.Changed = monoToTime(now, mono, v.ChangedNs)
 	return mi, true
@@ -287,17 +320,19 @@ func addrFromBPF(f Family, b [16]byte) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
-// monotonicNow reads CLOCK_MONOTONIC, bpf_ktime_get_ns's clock.
-func monotonicNow() uint64 {
+// coarseNow reads CLOCK_MONOTONIC_COARSE, bpf_ktime_get_coarse_ns's clock
+// (CLOCK_MONOTONIC at one tick's resolution).
+func coarseNow() uint64 {
 	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC_COARSE, &ts); err != nil {
 		return 0
 	}
 	return uint64(ts.Nano())
 }
 
-// monoToTime converts a bpf_ktime_get_ns value to a time.Time carrying Go's
-// monotonic reading, given a time.Now() and CLOCK_MONOTONIC read together.
+// monoToTime converts a bpf_ktime_get_coarse_ns value to a time.Time
+// carrying Go's monotonic reading, given a time.Now() and
+// CLOCK_MONOTONIC_COARSE read together.
 func monoToTime(now time.Time, mono, ns uint64) time.Time {
 	if ns == 0 {
 		return time.Time{}
@@ -322,7 +357,7 @@ func decodeEvent(b []byte) (Event, bool) {
 		PrevPriority:   e.PrevPriority,
 		Interval:       time.Duration(e.AdverIntCs) * centisecond,
 		LegacyChecksum: e.Flags&uint8(bpfVrrpMasterFlagVRRP_MF_LEGACY_CSUM) != 0,
-		Time:           monoToTime(time.Now(), monotonicNow(), e.TsNs),
+		Time:           monoToTime(time.Now(), coarseNow(), e.TsNs),
 	}, true
 }
 
@@ -405,10 +440,17 @@ func (l *Loader) ensureIfStats(ifindex int) error {
 // Stats reads every counter, summing the per-CPU values.
 func (l *Loader) Stats() (Stats, error) {
 	s := Stats{VRIDs: map[VRIDKey]VRIDStats{}, Interfaces: map[int]IfaceStats{}}
-	var bk bpfVrrpKey
+	l.mu.Lock()
+	slots := make(map[VRIDKey]uint32, len(l.slots))
+	for k, v := range l.slots {
+		slots[k] = v
+	}
+	l.mu.Unlock()
 	var vs []bpfVrrpVridStats
-	it := l.objs.VrrpStats.Iterate()
-	for it.Next(&bk, &vs) {
+	for k, slot := range slots {
+		if err := l.objs.VrrpStats.Lookup(slot, &vs); err != nil {
+			return s, fmt.Errorf("read counters of vrid %s: %w", k, err)
+		}
 		var sum VRIDStats
 		for _, c := range vs {
 			sum.Accepted += c.Rx
@@ -417,14 +459,11 @@ func (l *Loader) Stats() (Stats, error) {
 				sum.Rejected[r] += c.Drops[r]
 			}
 		}
-		s.VRIDs[keyFromBPF(bk)] = sum
-	}
-	if err := it.Err(); err != nil {
-		return s, fmt.Errorf("read vrid counters: %w", err)
+		s.VRIDs[k] = sum
 	}
 	var idx uint32
 	var is []bpfVrrpIfStats
-	it = l.objs.VrrpIfStats.Iterate()
+	it := l.objs.VrrpIfStats.Iterate()
 	for it.Next(&idx, &is) {
 		var sum IfaceStats
 		for _, c := range is {

@@ -34,7 +34,9 @@ type bpfVrrpCfg struct {
 	Flags      uint8
 	AdverIntCs uint16
 	Pad        uint16
+	Slot       uint32
 	AuthPass   [8]uint8
+	Pad2       uint32
 	AddrHash   uint64
 	OwnAddr    [16]uint8
 }
@@ -89,13 +91,18 @@ type bpfVrrpKey struct {
 }
 
 type bpfVrrpMaster struct {
-	_          structs.HostLayout
-	Addr       [16]uint8
+	_    structs.HostLayout
+	Lock struct {
+		_   structs.HostLayout
+		Val uint32
+	}
 	Priority   uint8
 	Family     uint8
 	AdverIntCs uint16
+	Addr       [16]uint8
 	Flags      uint8
 	Pad        [3]uint8
+	Pad2       uint32
 	LastSeenNs uint64
 	ChangedNs  uint64
 }

@@ -416,7 +416,7 @@ func (in *Instance) becomeMaster(now time.Time, acts []Action, cause Cause) []Ac
 	return in.transition(now, acts, StateMaster, cause, "", netip.Addr{})
 }
 
-// leaveMaster removes the VIPs and enters BACKUP (keepalived
+// leaveMasterToBackup removes the VIPs and enters BACKUP (keepalived
 // vrrp_state_leave_master with wantstate BACKUP).
 func (in *Instance) leaveMasterToBackup(now time.Time, acts []Action, cause Cause, peer netip.Addr) []Action {
 	in.clearMasterTimers()

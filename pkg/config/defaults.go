@@ -151,8 +151,9 @@ func applyDefaults(c *Config, diag *diagSink) {
 		setInt(&b.setFields, "hoplimit", &b.HopLimit, DefaultBFDHopLimit)
 	}
 
+	x := newNameIndex(c)
 	for i := range c.Instances {
-		applyInstanceDefaults(c, &c.Instances[i], diag)
+		applyInstanceDefaults(c, &x, &c.Instances[i], diag)
 	}
 	for i := range c.SyncGroups {
 		sg := &c.SyncGroups[i]
@@ -162,7 +163,7 @@ func applyDefaults(c *Config, diag *diagSink) {
 		if !sg.IsSet("notify_priority_changes") {
 			sg.NotifyPriorityChanges = g.VRRPNotifyPriorityChanges
 		}
-		resolveTrackRefs(c, sg.TrackScripts, sg.TrackFiles, sg.TrackProcesses, sg.TrackBFDs)
+		resolveTrackRefs(c, &x, sg.TrackScripts, sg.TrackFiles, sg.TrackProcesses, sg.TrackBFDs)
 	}
 	if s := g.LVSSyncDaemon; s != nil && s.SyncID < 0 {
 		s.SyncID = 0
@@ -174,7 +175,7 @@ func applyDefaults(c *Config, diag *diagSink) {
 	}
 
 	for i := range c.VirtualServers {
-		applyVSDefaults(c, &c.VirtualServers[i])
+		applyVSDefaults(c, &x, &c.VirtualServers[i])
 	}
 }
 
@@ -195,7 +196,7 @@ func checkerSMTPAlert(g *GlobalDefs) (bool, bool) {
 	return false, false
 }
 
-func applyInstanceDefaults(c *Config, v *VRRPInstance, diag *diagSink) {
+func applyInstanceDefaults(c *Config, x *nameIndex, v *VRRPInstance, diag *diagSink) {
 	g := &c.Global
 	s := &v.setFields
 	if !s.IsSet("priority") {
@@ -288,7 +289,7 @@ func applyInstanceDefaults(c *Config, v *VRRPInstance, diag *diagSink) {
 	if !s.IsSet("notify_priority_changes") {
 		v.NotifyPriorityChanges = g.VRRPNotifyPriorityChanges
 	}
-	resolveTrackRefs(c, v.TrackScripts, v.TrackFiles, v.TrackProcesses, v.TrackBFDs)
+	resolveTrackRefs(c, x, v.TrackScripts, v.TrackFiles, v.TrackProcesses, v.TrackBFDs)
 }
 
 // instanceFamily is the family of the first VIP, else of the unicast or
@@ -317,43 +318,20 @@ func instanceFamily(v *VRRPInstance) Family {
 
 // resolveTrackRefs gives track entries without a weight the tracked
 // object's own weight (and reverse).
-func resolveTrackRefs(c *Config, scripts, files, procs, bfds []TrackRef) {
-	for i := range scripts {
-		if r := &scripts[i]; !r.WeightSet {
-			for _, s := range c.Scripts {
-				if s.Name == r.Name {
-					r.Weight, r.Reverse = s.Weight, r.Reverse || s.Reverse
-				}
+func resolveTrackRefs(c *Config, x *nameIndex, scripts, files, procs, bfds []TrackRef) {
+	resolve := func(refs []TrackRef, index map[string]int, weight func(int) (int, bool)) {
+		for i := range refs {
+			r := &refs[i]
+			if j, ok := index[r.Name]; ok && !r.WeightSet {
+				w, rev := weight(j)
+				r.Weight, r.Reverse = w, r.Reverse || rev
 			}
 		}
 	}
-	for i := range files {
-		if r := &files[i]; !r.WeightSet {
-			for _, f := range c.TrackFiles {
-				if f.Name == r.Name {
-					r.Weight, r.Reverse = f.Weight, r.Reverse || f.Reverse
-				}
-			}
-		}
-	}
-	for i := range procs {
-		if r := &procs[i]; !r.WeightSet {
-			for _, p := range c.TrackProcesses {
-				if p.Name == r.Name {
-					r.Weight, r.Reverse = p.Weight, r.Reverse || p.Reverse
-				}
-			}
-		}
-	}
-	for i := range bfds {
-		if r := &bfds[i]; !r.WeightSet {
-			for _, b := range c.BFDInstances {
-				if b.Name == r.Name {
-					r.Weight, r.Reverse = b.Weight, r.Reverse || b.Reverse
-				}
-			}
-		}
-	}
+	resolve(scripts, x.scripts, func(j int) (int, bool) { return c.Scripts[j].Weight, c.Scripts[j].Reverse })
+	resolve(files, x.files, func(j int) (int, bool) { return c.TrackFiles[j].Weight, c.TrackFiles[j].Reverse })
+	resolve(procs, x.processes, func(j int) (int, bool) { return c.TrackProcesses[j].Weight, c.TrackProcesses[j].Reverse })
+	resolve(bfds, x.bfds, func(j int) (int, bool) { return c.BFDInstances[j].Weight, c.BFDInstances[j].Reverse })
 }
 
 // timingSet says which CheckTiming fields were written at some level.
@@ -395,7 +373,7 @@ func inherit(t *CheckTiming, own timingSet, parent CheckTiming, pset timingSet) 
 	}
 }
 
-func applyVSDefaults(c *Config, v *VirtualServer) {
+func applyVSDefaults(c *Config, x *nameIndex, v *VirtualServer) {
 	g := &c.Global
 	s := &v.setFields
 	if !s.IsSet("lvs_sched") {
@@ -421,7 +399,7 @@ func applyVSDefaults(c *Config, v *VirtualServer) {
 	if ss := v.SorryServer; ss != nil && !s.IsSet("sorry_server_lvs_method") {
 		ss.Method, ss.Tunnel = v.Method, v.Tunnel
 	}
-	v.Family = vsFamily(c, v)
+	v.Family = vsFamily(c, x, v)
 
 	for i := range v.RealServers {
 		r := &v.RealServers[i]
@@ -458,18 +436,14 @@ func applyVSDefaults(c *Config, v *VirtualServer) {
 // vsFamily is the service's address family: the address's, else
 // ip_family, else the family shared by the real (and sorry) servers, else
 // IPv4.
-func vsFamily(c *Config, v *VirtualServer) Family {
+func vsFamily(c *Config, x *nameIndex, v *VirtualServer) Family {
 	if v.Kind == VSAddr {
 		return familyOf(v.Addr)
 	}
-	if v.Kind == VSGroup {
-		for _, g := range c.VirtualServerGroups {
-			if g.Name == v.Group {
-				for _, e := range g.Entries {
-					if !e.IsFWMark {
-						return e.Family
-					}
-				}
+	if i, ok := x.vsGroups[v.Group]; ok && v.Kind == VSGroup {
+		for _, e := range c.VirtualServerGroups[i].Entries {
+			if !e.IsFWMark {
+				return e.Family
 			}
 		}
 	}

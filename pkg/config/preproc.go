@@ -18,8 +18,8 @@ import (
 const (
 	maxIncludeDepth  = 32      // files open at once (keepalived has no limit but the fd limit)
 	maxSourceDepth   = 1024    // nested multi-line expansions and sequences
-	maxSubstitutions = 10000   // $NAME replacements on one line
-	maxLineLen       = 1 << 20 // bytes on one line after substitution
+	maxSubstitutions = 1000    // $NAME replacements on one line
+	maxLineLen       = 1 << 16 // bytes on one line after substitution
 	maxBraceAlts     = 1024    // alternatives of one {a,b} include pattern
 	defaultMaxLines  = 5_000_000
 )
@@ -162,6 +162,10 @@ type preproc struct {
 	out     []line
 	files   []string // every file read, in order
 	aborted bool
+	// read counts the lines taken from all sources; past twice maxLines
+	// the configuration is abandoned (this bounds repetitions that emit
+	// nothing, such as nested ~SEQ of definitions).
+	read int
 }
 
 func newPreproc(fsys fileSystem, diag *diagSink, configID string, seed uint64, maxLines int) *preproc {
@@ -274,6 +278,11 @@ func (p *preproc) run() {
 			p.stack = p.stack[:len(p.stack)-1]
 			continue
 		}
+		if p.read++; p.read > 2*p.maxLines {
+			p.diag.errorf(pos, "configuration expands to more than %d lines; stopped reading", 2*p.maxLines)
+			p.aborted = true
+			return
+		}
 		if raw {
 			text, _, _ = decomment(text)
 		}
@@ -286,11 +295,8 @@ func (p *preproc) run() {
 
 // handle processes one decommented, non-empty line coming from src.
 func (p *preproc) handle(text string, pos Pos, src source) {
-	for round := 0; ; round++ {
-		if round > maxSubstitutions {
-			p.diag.errorf(pos, "parameter substitution does not terminate")
-			return
-		}
+	budget := maxSubstitutions // $NAME replacements left for this line
+	for {
 		if text[0] == '@' {
 			var keep bool
 			if text, keep = p.conditional(text); !keep {
@@ -311,7 +317,7 @@ func (p *preproc) handle(text string, pos Pos, src source) {
 			break
 		}
 		var changed bool
-		text, changed = p.substitute(text, pos)
+		text, changed = p.substitute(text, pos, &budget)
 		if !changed || text == "" {
 			break
 		}
@@ -410,9 +416,8 @@ func (p *preproc) readDefinition(name, value string, pos Pos, src source) {
 // (replacement text is scanned again, so references nest). A multi-line
 // definition may only be referenced at the end of a line: its first line
 // replaces the reference and its other lines are read next.
-func (p *preproc) substitute(text string, pos Pos) (string, bool) {
+func (p *preproc) substitute(text string, pos Pos, budget *int) (string, bool) {
 	changed := false
-	count := 0
 	i := 0
 	for i < len(text) {
 		j := strings.IndexByte(text[i:], '$')
@@ -425,8 +430,7 @@ func (p *preproc) substitute(text string, pos Pos) (string, bool) {
 			i++
 			continue
 		}
-		count++
-		if count > maxSubstitutions {
+		if *budget--; *budget < 0 {
 			p.diag.errorf(pos, "parameter substitution does not terminate")
 			return "", true
 		}
@@ -535,7 +539,8 @@ func (p *preproc) startSequence(text string, pos Pos) {
 	args := rest[1:closeIdx]
 	body := strings.TrimLeft(rest[closeIdx+1:], " \t")
 	if strings.Contains(args, "$") {
-		args, _ = p.substitute(args, pos)
+		budget := maxSubstitutions
+		args, _ = p.substitute(args, pos, &budget)
 	}
 	var src *seqSource
 	var ok bool

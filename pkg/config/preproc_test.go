@@ -161,7 +161,7 @@ u ${X}
 
 func TestPreprocPWD(t *testing.T) {
 	lines, ds := preprocess(t, map[string]string{
-		"etc/k.conf":       "include conf.d/a.conf\nmain ${_PWD}\n",
+		"etc/k.conf":        "include conf.d/a.conf\nmain ${_PWD}\n",
 		"etc/conf.d/a.conf": "inc ${_PWD}\n",
 	}, "etc/k.conf", "")
 	check(t, lines, ds, []string{"etc/conf.d/a.conf:1: inc|etc/conf.d", "2: main|etc"}, nil)
@@ -269,13 +269,17 @@ func TestPreprocRunaway(t *testing.T) {
 	check(t, lines, ds, nil, []string{"k.conf:2: parameter substitution does not terminate"})
 
 	lines, ds = preprocess(t, map[string]string{"k.conf": "$A=" + strings.Repeat("x", 2000) + "$A\nx $A\n"}, "k.conf", "")
-	check(t, lines, ds, nil, []string{"k.conf:2: parameter substitution makes the line longer than 1048576 bytes"})
+	check(t, lines, ds, nil, []string{"k.conf:2: parameter substitution makes the line longer than 65536 bytes"})
 
 	lines, ds = preprocess(t, map[string]string{"k.conf": "$M= \\\n@nomatch x \\\n$M\n$M\n"}, "k.conf", "")
 	check(t, lines, ds, nil, []string{"k.conf:4: definitions, ~SEQ and includes nested deeper than 1024"})
 
 	_, ds = preprocess(t, map[string]string{"k.conf": "~SEQ(A,1,999) ~SEQ(B,1,999) x\n"}, "k.conf", "")
 	check(t, nil, ds, nil, []string{"k.conf:1: configuration expands to more than 1000 lines; stopped reading"})
+
+	// Repetitions that emit nothing are bounded too.
+	_, ds = preprocess(t, map[string]string{"k.conf": "~SEQ(A,1,999) ~SEQ(B,1,999) $X=1\n"}, "k.conf", "")
+	check(t, nil, ds, nil, []string{"k.conf:1: configuration expands to more than 2000 lines; stopped reading"})
 }
 
 func TestPreprocIncludes(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 // dropping a tracking weight), lbd does the same and warns; where the
 // configuration cannot mean what it says, it is an error.
 func validate(c *Config, diag *diagSink) {
-	v := validator{c: c, diag: diag}
-	v.names()
+	v := validator{c: c, diag: diag, names: newNameIndex(c)}
+	v.duplicateNames()
 	v.trackObjects()
 	v.syncGroups()
 	for i := range c.Instances {
@@ -29,8 +29,50 @@ func validate(c *Config, diag *diagSink) {
 }
 
 type validator struct {
-	c    *Config
-	diag *diagSink
+	c     *Config
+	diag  *diagSink
+	names nameIndex
+}
+
+// nameIndex finds named elements by name (the first one defined).
+type nameIndex struct {
+	instances map[string]int
+	scripts   map[string]int
+	files     map[string]int
+	processes map[string]int
+	bfds      map[string]int
+	vsGroups  map[string]int
+}
+
+func newNameIndex(c *Config) nameIndex {
+	x := nameIndex{
+		instances: map[string]int{}, scripts: map[string]int{}, files: map[string]int{},
+		processes: map[string]int{}, bfds: map[string]int{}, vsGroups: map[string]int{},
+	}
+	add := func(m map[string]int, name string, i int) {
+		if _, ok := m[name]; !ok {
+			m[name] = i
+		}
+	}
+	for i, e := range c.Instances {
+		add(x.instances, e.Name, i)
+	}
+	for i, e := range c.Scripts {
+		add(x.scripts, e.Name, i)
+	}
+	for i, e := range c.TrackFiles {
+		add(x.files, e.Name, i)
+	}
+	for i, e := range c.TrackProcesses {
+		add(x.processes, e.Name, i)
+	}
+	for i, e := range c.BFDInstances {
+		add(x.bfds, e.Name, i)
+	}
+	for i, e := range c.VirtualServerGroups {
+		add(x.vsGroups, e.Name, i)
+	}
+	return x
 }
 
 func (v *validator) errorf(pos Pos, format string, args ...any) {
@@ -41,8 +83,8 @@ func (v *validator) warnf(pos Pos, format string, args ...any) {
 	v.diag.warnf(pos, format, args...)
 }
 
-// names reports elements defined twice under one name.
-func (v *validator) names() {
+// duplicateNames reports elements defined twice under one name.
+func (v *validator) duplicateNames() {
 	type named struct {
 		kind string
 		name string
@@ -115,10 +157,8 @@ func (v *validator) trackObjects() {
 }
 
 func (v *validator) instanceByName(name string) *VRRPInstance {
-	for i := range v.c.Instances {
-		if v.c.Instances[i].Name == name {
-			return &v.c.Instances[i]
-		}
+	if i, ok := v.names.instances[name]; ok {
+		return &v.c.Instances[i]
 	}
 	return nil
 }
@@ -177,33 +217,18 @@ func (v *validator) syncGroups() {
 // trackRefs reports track entries naming objects that do not exist.
 func (v *validator) trackRefs(owner string, scripts, files, procs, bfds []TrackRef) {
 	exists := func(kind, name string) bool {
+		var ok bool
 		switch kind {
 		case "vrrp_script":
-			for _, s := range v.c.Scripts {
-				if s.Name == name {
-					return true
-				}
-			}
+			_, ok = v.names.scripts[name]
 		case "track_file":
-			for _, f := range v.c.TrackFiles {
-				if f.Name == name {
-					return true
-				}
-			}
+			_, ok = v.names.files[name]
 		case "vrrp_track_process":
-			for _, p := range v.c.TrackProcesses {
-				if p.Name == name {
-					return true
-				}
-			}
+			_, ok = v.names.processes[name]
 		case "bfd_instance":
-			for _, b := range v.c.BFDInstances {
-				if b.Name == name {
-					return true
-				}
-			}
+			_, ok = v.names.bfds[name]
 		}
-		return false
+		return ok
 	}
 	check := func(list, kind string, refs []TrackRef) {
 		for _, r := range refs {
@@ -380,17 +405,21 @@ func (v *validator) strict(in *VRRPInstance, name string) {
 // where their adverts would meet: both multicast to the same group, or
 // both unicast with a peer in common.
 func (v *validator) vrids() {
+	type key struct {
+		vrid  int
+		iface string
+		fam   Family
+	}
+	groups := map[key][]int{}
 	insts := v.c.Instances
 	for i := range insts {
 		a := &insts[i]
-		if !a.IsSet("virtual_router_id") {
+		if !a.IsSet("virtual_router_id") || a.VRID == 0 {
 			continue
 		}
-		for j := 0; j < i; j++ {
+		k := key{a.VRID, a.Interface, a.Family}
+		for _, j := range groups[k] {
 			b := &insts[j]
-			if !b.IsSet("virtual_router_id") || a.VRID == 0 || a.VRID != b.VRID || a.Interface != b.Interface || a.Family != b.Family {
-				continue
-			}
 			if a.IsUnicast() != b.IsUnicast() {
 				continue
 			}
@@ -407,6 +436,7 @@ func (v *validator) vrids() {
 			v.errorf(a.Pos, "vrrp_instance %s: virtual_router_id %d is already used on %s (%s) by vrrp_instance %s at %s", a.Name, a.VRID, where, a.Family, b.Name, b.Pos)
 			break
 		}
+		groups[k] = append(groups[k], i)
 	}
 }
 
@@ -468,11 +498,7 @@ func (v *validator) virtualServer(vs *VirtualServer) {
 	name := "virtual_server " + vs.Name()
 	switch vs.Kind {
 	case VSGroup:
-		found := false
-		for _, g := range v.c.VirtualServerGroups {
-			found = found || g.Name == vs.Group
-		}
-		if !found {
+		if _, found := v.names.vsGroups[vs.Group]; !found {
 			v.errorf(vs.Pos, "%s: virtual_server_group %s does not exist", name, vs.Group)
 		}
 	case VSFWMark:
@@ -520,19 +546,11 @@ func (v *validator) virtualServer(vs *VirtualServer) {
 		for _, ch := range r.Checkers {
 			switch {
 			case ch.File != nil:
-				found := false
-				for _, f := range v.c.TrackFiles {
-					found = found || f.Name == ch.File.TrackFile
-				}
-				if !found {
+				if _, found := v.names.files[ch.File.TrackFile]; !found {
 					v.errorf(ch.Pos, "%s: real_server %s: FILE_CHECK: track_file %s does not exist", name, rname, ch.File.TrackFile)
 				}
 			case ch.BFD != nil:
-				found := false
-				for _, b := range v.c.BFDInstances {
-					found = found || b.Name == ch.BFD.Name
-				}
-				if !found {
+				if _, found := v.names.bfds[ch.BFD.Name]; !found {
 					v.errorf(ch.Pos, "%s: real_server %s: BFD_CHECK: bfd_instance %s does not exist", name, rname, ch.BFD.Name)
 				}
 			case ch.UDP != nil:

@@ -11,8 +11,13 @@ TESTFLAGS ?= -count=1 -timeout 25m
 
 all: build
 
+# lbd version prints these (GOFLAGS may disable Go's own VCS stamping).
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   ?= -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
 build:
-	$(GO) build -trimpath -o $(BIN)/lbd ./cmd/lbd
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/lbd ./cmd/lbd
 
 # Regenerate the bpf2go bindings (Go + objects, committed). Needs clang.
 generate: deps

@@ -62,15 +62,19 @@ func newSender(t *testing.T, h *netns.Host, ifname string) *sender {
 
 func (s *sender) send(t testing.TB, f []byte) {
 	t.Helper()
+	if err := s.write(f); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+}
+
+// write sends one frame; safe from any goroutine.
+func (s *sender) write(f []byte) error {
 	for {
 		_, err := unix.Write(s.fd, f)
 		if errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.EAGAIN) {
 			continue // the qdisc is full: retry, nothing is lost
 		}
-		if err != nil {
-			t.Fatalf("send: %v", err)
-		}
-		return
+		return err
 	}
 }
 
@@ -127,25 +131,24 @@ func newStackCounter(t *testing.T, h *netns.Host) *stackCounter {
 
 // pinnedCounters reads a VRID's counters from the pinned maps directly,
 // so that counting can be observed while no loader is open.
-func pinnedCounters(t testing.TB, pinDir string, k VRIDKey) VRIDStats {
-	t.Helper()
+func pinnedCounters(pinDir string, k VRIDKey) (VRIDStats, error) {
 	vrids, err := ebpf.LoadPinnedMap(filepath.Join(pinDir, bpfMapVrrpVrids), nil)
 	if err != nil {
-		t.Fatal(err)
+		return VRIDStats{}, err
 	}
 	defer vrids.Close()
 	stats, err := ebpf.LoadPinnedMap(filepath.Join(pinDir, bpfMapVrrpStats), nil)
 	if err != nil {
-		t.Fatal(err)
+		return VRIDStats{}, err
 	}
 	defer stats.Close()
 	var cfg bpfVrrpCfg
 	if err := vrids.Lookup(k.bpf(), &cfg); err != nil {
-		t.Fatalf("vrid %s not in the pinned map: %v", k, err)
+		return VRIDStats{}, fmt.Errorf("vrid %s not in the pinned map: %w", k, err)
 	}
 	var vs []bpfVrrpVridStats
 	if err := stats.Lookup(cfg.Slot, &vs); err != nil {
-		t.Fatal(err)
+		return VRIDStats{}, err
 	}
 	var sum VRIDStats
 	for _, c := range vs {
@@ -155,7 +158,7 @@ func pinnedCounters(t testing.TB, pinDir string, k VRIDKey) VRIDStats {
 			sum.Rejected[r] += c.Drops[r]
 		}
 	}
-	return sum
+	return sum, nil
 }
 
 // waitCount polls until get() reaches want; it never sleeps a fixed time.

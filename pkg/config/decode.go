@@ -481,7 +481,3 @@ func setCPUs[T any](field func(*T) *[]int) handler[T] {
 		*field(v) = cpus
 	}
 }
-
-// ignore accepts a keyword that needs no model field (its presence is
-// recorded as a keyword use).
-func ignore[T any](d *decoder, n *node, v *T) {}

@@ -419,7 +419,7 @@ func globalUmask(d *decoder, n *node, g *gdefs) {
 			d.errorf(n.pos, "umask %s: out of range 0-0777", s)
 			return
 		}
-		g.Umask = uint32(v)
+		g.Umask = OctalMode(v)
 		return
 	}
 	bits := map[string]uint32{
@@ -436,5 +436,5 @@ func globalUmask(d *decoder, n *node, g *gdefs) {
 		}
 		m |= b
 	}
-	g.Umask = m
+	g.Umask = OctalMode(m)
 }

@@ -18,8 +18,6 @@ import (
 
 const whitespace = " \t\f\r\v\n"
 
-func isBlank(c byte) bool { return c == ' ' || c == '\t' }
-
 // decomment removes a comment, the escaping of '#' and '!', and leading and
 // trailing blanks. cont reports a trailing '\' (kept in the text). unquoted
 // reports a double quote left open.

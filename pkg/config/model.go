@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -220,15 +221,15 @@ type GlobalDefs struct {
 	LVSNotifyFIFOScript  *Script `json:"lvs_notify_fifo_script,omitempty"`
 
 	// Files, reloads, misc.
-	Umask                uint32   `json:"umask"`
-	RandomSeed           uint32   `json:"random_seed,omitempty"`
-	ReloadCheckConfig    bool     `json:"reload_check_config,omitempty"`
-	ReloadCheckConfigLog string   `json:"reload_check_config_log,omitempty"`
-	IncludeCheck         []string `json:"include_check,omitempty"`
-	ReloadTimeFile       string   `json:"reload_time_file,omitempty"`
-	ReloadRepeat         bool     `json:"reload_repeat,omitempty"`
-	ReloadFile           string   `json:"reload_file,omitempty"`
-	DataUseInstance      bool     `json:"data_use_instance,omitempty"`
+	Umask                OctalMode `json:"umask"`
+	RandomSeed           uint32    `json:"random_seed,omitempty"`
+	ReloadCheckConfig    bool      `json:"reload_check_config,omitempty"`
+	ReloadCheckConfigLog string    `json:"reload_check_config_log,omitempty"`
+	IncludeCheck         []string  `json:"include_check,omitempty"`
+	ReloadTimeFile       string    `json:"reload_time_file,omitempty"`
+	ReloadRepeat         bool      `json:"reload_repeat,omitempty"`
+	ReloadFile           string    `json:"reload_file,omitempty"`
+	DataUseInstance      bool      `json:"data_use_instance,omitempty"`
 }
 
 // GARPExtraIf is garp_extra_if / vrrp_garp_extra_if.
@@ -899,6 +900,12 @@ type FileCheck struct {
 type BFDCheck struct {
 	Name string `json:"name"`
 }
+
+// OctalMode is a file mode or umask; JSON prints it in octal ("022").
+type OctalMode uint32
+
+// MarshalText prints the mode in octal with a leading 0.
+func (m OctalMode) MarshalText() ([]byte, error) { return []byte(fmt.Sprintf("%#o", uint32(m))), nil }
 
 func familyOf(a netip.Addr) Family {
 	switch {

@@ -196,7 +196,7 @@ func (p *preproc) random(params []int64) string {
 	if len(params) > 1 {
 		hi = params[1]
 	}
-	if hi < lo || hi-lo >= math.MaxInt64 {
+	if hi < lo || hi-lo == math.MaxInt64 { // params are >= 0: hi-lo cannot overflow, hi-lo+1 can
 		return strconv.FormatInt(lo, 10)
 	}
 	return strconv.FormatInt(lo+p.rnd.Int64N(hi-lo+1), 10)

@@ -35,6 +35,12 @@ var (
 		[]string{"interface", "tier"}, nil)
 )
 
+// passReasons are the reasons the program passes a VRRP packet for.
+var passReasons = []Reason{
+	Reason(bpfVrrpReasonVRRP_R_PACKET_LEN), Reason(bpfVrrpReasonVRRP_R_CHECKSUM),
+	Reason(bpfVrrpReasonVRRP_R_VRID_UNKNOWN), Reason(bpfVrrpReasonVRRP_R_FRAGMENT),
+}
+
 type collector struct{ l *Loader }
 
 // NewCollector returns a collector of the loader's counters and state, read
@@ -111,10 +117,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for idx, v := range s.Interfaces {
 		ifn := name(idx)
-		for r := 1; r < NumReasons; r++ {
-			if v.Passed[r] != 0 {
-				ch <- prometheus.MustNewConstMetric(descPassed, prometheus.CounterValue, float64(v.Passed[r]), ifn, Reason(r).String())
-			}
+		for _, r := range passReasons {
+			ch <- prometheus.MustNewConstMetric(descPassed, prometheus.CounterValue, float64(v.Passed[r]), ifn, r.String())
 		}
 		ch <- prometheus.MustNewConstMetric(descEventsLost, prometheus.CounterValue, float64(v.EventsLost), ifn)
 	}

@@ -16,11 +16,13 @@ import (
 // includea, and cutting lines at braces.
 
 const (
-	maxIncludeDepth  = 32      // files open at once (keepalived has no limit but the fd limit)
-	maxSourceDepth   = 1024    // nested multi-line expansions and sequences
-	maxSubstitutions = 1000    // $NAME replacements on one line
-	maxLineLen       = 1 << 16 // bytes on one line after substitution
-	maxBraceAlts     = 1024    // alternatives of one {a,b} include pattern
+	maxIncludeDepth  = 32       // files open at once (keepalived has no limit but the fd limit)
+	maxSourceDepth   = 1024     // nested multi-line expansions and sequences
+	maxSubstitutions = 256      // $NAME replacements on one line
+	maxLineLen       = 1 << 16  // bytes on one line after substitution
+	maxBraceAlts     = 1024     // alternatives of one {a,b} include pattern
+	maxLineWork      = 2 << 20  // bytes written by substitution on one line
+	maxSubstBytes    = 64 << 20 // bytes written by substitution in all
 	defaultMaxLines  = 5_000_000
 )
 
@@ -166,6 +168,9 @@ type preproc struct {
 	// the configuration is abandoned (this bounds repetitions that emit
 	// nothing, such as nested ~SEQ of definitions).
 	read int
+	// substBytes counts the bytes substitution wrote, against
+	// maxSubstBytes.
+	substBytes int
 }
 
 func newPreproc(fsys fileSystem, diag *diagSink, configID string, seed uint64, maxLines int) *preproc {
@@ -418,6 +423,7 @@ func (p *preproc) readDefinition(name, value string, pos Pos, src source) {
 // replaces the reference and its other lines are read next.
 func (p *preproc) substitute(text string, pos Pos, budget *int) (string, bool) {
 	changed := false
+	work := 0
 	i := 0
 	for i < len(text) {
 		j := strings.IndexByte(text[i:], '$')
@@ -454,6 +460,17 @@ func (p *preproc) substitute(text string, pos Pos, budget *int) (string, bool) {
 		}
 		text = text[:i] + value + text[end:]
 		changed = true
+		work += len(text)
+		p.substBytes += len(text)
+		if work > maxLineWork {
+			p.diag.errorf(pos, "parameter substitution does not terminate")
+			return "", true
+		}
+		if p.substBytes > maxSubstBytes {
+			p.diag.errorf(pos, "parameter substitution writes more than %d bytes; stopped reading", maxSubstBytes)
+			p.aborted = true
+			return "", true
+		}
 		if t := strings.TrimLeft(value, " \t"); strings.HasPrefix(t, "~") {
 			break
 		}

@@ -197,7 +197,7 @@ static __always_inline int vrrp_check(void *ctx, struct pkt *p, const bool xdp)
 	struct vrrp_cfg *cfg;
 	const __u8 *h = p->l4;
 	union vrrp_msg *m;
-	__u32 exp, naddr, i, idx, r, slot, zero = 0;
+	__u32 exp, len, naddr, i, idx, r, slot, zero = 0;
 	__u64 sum = 0, base;
 	bool v4 = p->family == 4, check_addrs, ok;
 	const __u32 *pw, *own;
@@ -245,7 +245,13 @@ static __always_inline int vrrp_check(void *ctx, struct pkt *p, const bool xdp)
 	m = bpf_map_lookup_elem(&vrrp_scratch, &zero);
 	if (!m)
 		return VERDICT_PASS;
-	if (load_bytes(ctx, p->vrrp_off, m->b, exp, xdp) < 0)
+	/* Bound the length in the register the helper gets: clang would
+	 * otherwise pass vrrp_len (equal, but unbounded to older verifiers). */
+	len = exp;
+	barrier_var(len);
+	if (len < VRRP_HDR_LEN || len > VRRP_MAX_MSG)
+		return reject(st, VRRP_R_PACKET_LEN);
+	if (load_bytes(ctx, p->vrrp_off, m->b, len, xdp) < 0)
 		return reject(st, VRRP_R_PACKET_LEN);
 	/* 7 */
 	if (ver == 2) {
@@ -256,6 +262,7 @@ static __always_inline int vrrp_check(void *ctx, struct pkt *p, const bool xdp)
 			return reject(st, VRRP_R_AUTHTYPE_MISMATCH);
 		if (auth == VRRP_AUTH_PASS && v4) {
 			idx = (exp - VRRP_AUTH_LEN) / 4;
+			barrier_var(idx); /* bound the register that indexes */
 			if (idx > VRRP_MAX_MSG / 4 - 2)
 				return reject(st, VRRP_R_PACKET_LEN);
 			pw = (const __u32 *)cfg->auth_pass;

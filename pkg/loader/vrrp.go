@@ -313,6 +313,17 @@ func (l *Loader) masterInfo(slot uint32) (MasterInfo, bool) {
 	return mi, true
 }
 
+// LastSeen is the master-down timer's question (pkg/vrrp Options.LastSeen):
+// when the program last accepted an advert from the VRID's current master,
+// false if none, or if that master resigned (priority 0).
+func (l *Loader) LastSeen(k VRIDKey) (time.Time, bool) {
+	mi, ok := l.MasterInfo(k)
+	if !ok || mi.Priority == 0 {
+		return time.Time{}, false
+	}
+	return mi.LastSeen, true
+}
+
 func addrFromBPF(f Family, b [16]byte) netip.Addr {
 	if f == IPv4 {
 		return netip.AddrFrom4([4]byte(b[:4]))

@@ -1,0 +1,153 @@
+package vrrp
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the runtime's Prometheus series. VRRP series carry the labels
+// instance (the vrrp_instance name) and vrid; receive drops carry
+// interface and reason, the label set the XDP collector uses too.
+//
+//	lbd_vrrp_state{instance,vrid}                    0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT (98 STOP)
+//	lbd_vrrp_priority{instance,vrid}                 effective priority
+//	lbd_vrrp_configured_priority{instance,vrid}      configured priority
+//	lbd_vrrp_transitions_total{instance,vrid,to,reason}
+//	lbd_vrrp_adverts_sent_total{instance,vrid}
+//	lbd_vrrp_adverts_received_total{instance,vrid}   accepted adverts
+//	lbd_vrrp_priority_zero_sent_total{instance,vrid}
+//	lbd_vrrp_priority_zero_received_total{instance,vrid}
+//	lbd_vrrp_garp_sent_total{instance,vrid}          gratuitous ARPs and unsolicited NAs
+//	lbd_vrrp_packets_dropped_total{interface,reason} rejected VRRP packets (Reason)
+//	lbd_vrrp_inbox_overflow_total{instance,vrid}     accepted adverts lost: the instance's queue was full
+//	lbd_vrrp_errors_total{instance,vrid,op}          failed side effects: send_advert, add_vip, remove_vip, garp, panic
+//	lbd_vrrp_timer_lateness_seconds                  histogram: timer fire time minus its deadline
+type Metrics struct {
+	state      *prometheus.GaugeVec
+	prio       *prometheus.GaugeVec
+	confPrio   *prometheus.GaugeVec
+	trans      *prometheus.CounterVec
+	sent       *prometheus.CounterVec
+	received   *prometheus.CounterVec
+	zeroSent   *prometheus.CounterVec
+	zeroRecv   *prometheus.CounterVec
+	garp       *prometheus.CounterVec
+	dropped    *prometheus.CounterVec
+	overflow   *prometheus.CounterVec
+	errors     *prometheus.CounterVec
+	lateness   prometheus.Histogram
+	collectors []prometheus.Collector
+}
+
+// LatenessBuckets are the upper bounds of lbd_vrrp_timer_lateness_seconds:
+// 10µs to 1s, so that both a healthy host (tens of µs) and a starved VM
+// (hundreds of ms, a missed advert at advert_int 0.1) are resolved.
+var LatenessBuckets = []float64{
+	10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6,
+	1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3,
+	100e-3, 250e-3, 500e-3, 1,
+}
+
+// Error operations, the op label of lbd_vrrp_errors_total.
+const (
+	OpSendAdvert = "send_advert"
+	OpAddVIP     = "add_vip"
+	OpRemoveVIP  = "remove_vip"
+	OpGARP       = "garp"
+	OpPanic      = "panic"
+)
+
+// NewMetrics creates the series and registers them with reg; a nil reg
+// leaves them unregistered (they still count, which tests read).
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	inst := []string{"instance", "vrid"}
+	gauge := func(name, help string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, inst)
+	}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, append(append([]string(nil), inst...), labels...))
+	}
+	m := &Metrics{
+		state:    gauge("lbd_vrrp_state", "VRRP instance state: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT (keepalived's numbering), 98 STOP."),
+		prio:     gauge("lbd_vrrp_priority", "Effective VRRP priority (configured plus tracking weights)."),
+		confPrio: gauge("lbd_vrrp_configured_priority", "Configured VRRP priority."),
+		trans:    counter("lbd_vrrp_transitions_total", "VRRP state transitions, by new state and reason.", "to", "reason"),
+		sent:     counter("lbd_vrrp_adverts_sent_total", "VRRP adverts sent (one per destination)."),
+		received: counter("lbd_vrrp_adverts_received_total", "VRRP adverts accepted by the instance."),
+		zeroSent: counter("lbd_vrrp_priority_zero_sent_total", "VRRP adverts with priority 0 sent (the master resigning)."),
+		zeroRecv: counter("lbd_vrrp_priority_zero_received_total", "VRRP adverts with priority 0 accepted."),
+		garp:     counter("lbd_vrrp_garp_sent_total", "Gratuitous ARPs and unsolicited neighbour advertisements sent."),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lbd_vrrp_packets_dropped_total",
+			Help: "VRRP packets rejected on receive, by interface and reason.",
+		}, []string{"interface", "reason"}),
+		overflow: counter("lbd_vrrp_inbox_overflow_total", "Accepted VRRP adverts lost because the instance's queue was full."),
+		errors:   counter("lbd_vrrp_errors_total", "Failed VRRP side effects, by operation (send_advert, add_vip, remove_vip, garp, panic).", "op"),
+		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "lbd_vrrp_timer_lateness_seconds",
+			Help:    "How late VRRP timers (advert, master-down, GARP) ran: fire time minus deadline.",
+			Buckets: LatenessBuckets,
+		}),
+	}
+	m.collectors = []prometheus.Collector{m.state, m.prio, m.confPrio, m.trans, m.sent, m.received,
+		m.zeroSent, m.zeroRecv, m.garp, m.dropped, m.overflow, m.errors, m.lateness}
+	if reg != nil {
+		for _, c := range m.collectors {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("register vrrp metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+// ObserveLateness records one timer's lateness.
+func (m *Metrics) ObserveLateness(d time.Duration) { m.lateness.Observe(d.Seconds()) }
+
+// instMetrics are one instance's series, bound once so that the hot paths
+// do no label lookups.
+type instMetrics struct {
+	m                              *Metrics
+	name, vrid                     string
+	state, prio, confPrio          prometheus.Gauge
+	sent, received                 prometheus.Counter
+	zeroSent, zeroRecv, garp, over prometheus.Counter
+}
+
+func (m *Metrics) instance(name string, vrid uint8) *instMetrics {
+	v := strconv.Itoa(int(vrid))
+	return &instMetrics{
+		m: m, name: name, vrid: v,
+		state:    m.state.WithLabelValues(name, v),
+		prio:     m.prio.WithLabelValues(name, v),
+		confPrio: m.confPrio.WithLabelValues(name, v),
+		sent:     m.sent.WithLabelValues(name, v),
+		received: m.received.WithLabelValues(name, v),
+		zeroSent: m.zeroSent.WithLabelValues(name, v),
+		zeroRecv: m.zeroRecv.WithLabelValues(name, v),
+		garp:     m.garp.WithLabelValues(name, v),
+		over:     m.overflow.WithLabelValues(name, v),
+	}
+}
+
+func (im *instMetrics) transition(to State, c Cause) {
+	im.m.trans.WithLabelValues(im.name, im.vrid, to.String(), c.String()).Inc()
+}
+
+func (im *instMetrics) error(op string) {
+	im.m.errors.WithLabelValues(im.name, im.vrid, op).Inc()
+}
+
+// dropCounters are one interface's lbd_vrrp_packets_dropped_total series.
+type dropCounters [NumReasons]prometheus.Counter
+
+func (m *Metrics) drops(iface string) *dropCounters {
+	var d dropCounters
+	for r := Reason(1); r < NumReasons; r++ {
+		d[r] = m.dropped.WithLabelValues(iface, r.String())
+	}
+	return &d
+}

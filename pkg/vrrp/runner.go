@@ -1,0 +1,454 @@
+package vrrp
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// rxEvent is an accepted advert queued to its instance. Only the fields
+// HandleAdvert reads are kept (no address list), so it carries no
+// reference to the reader's buffers.
+type rxEvent struct {
+	src netip.Addr
+	adv Advert
+}
+
+func scalarAdvert(a *Advert) Advert {
+	c := *a
+	c.Addrs = nil
+	return c
+}
+
+// rxView is what the reader needs of an instance to validate a packet for
+// it: the instance's state and receive rules, published by the instance's
+// goroutine whenever they change. It is never modified once published.
+type rxView struct {
+	state State
+	rx    RxConfig // SkipAddrCheckFrom already set as Instance.Validate would
+}
+
+// runner owns one Instance: its goroutine is the only one that calls the
+// Instance's methods.
+type runner struct {
+	rt   *Runtime
+	in   *Instance
+	spec InstanceSpec
+	name string
+	port *port
+	log  *slog.Logger
+	im   *instMetrics
+
+	inbox chan rxEvent
+	ctl   chan func(time.Time) []Action
+	done  chan struct{} // closed when the goroutine has returned
+
+	view   atomic.Pointer[rxView]
+	epoch  atomic.Uint64 // bumped at every transition: stale GARPs are dropped
+	master atomic.Bool   // state is MASTER (for the pacers)
+	pacers []*pacer      // one per spec.Announce entry
+
+	// Owned by the goroutine.
+	timer    *time.Timer
+	armed    time.Time
+	buf      []byte
+	dsts     []netip.Addr
+	faults   map[string]string
+	stopping bool
+	retry    *time.Timer // clears the "vip" fault
+	last     Status
+	lastView rxView
+
+	// Shared with status readers.
+	statusMu sync.Mutex
+	snap     Status
+	faultLst []string
+	crashed  string
+
+	sent, received, zeroSent, zeroRecv atomic.Uint64
+	dropped, overflow, garp, errs      atomic.Uint64
+}
+
+func newRunner(rt *Runtime, in *Instance, spec InstanceSpec, p *port) *runner {
+	cfg := in.Config()
+	r := &runner{
+		rt:     rt,
+		in:     in,
+		spec:   spec,
+		name:   cfg.Name,
+		port:   p,
+		log:    rt.log.With("instance", cfg.Name, "vrid", int(cfg.VRID)),
+		im:     rt.m.instance(cfg.Name, cfg.VRID),
+		inbox:  make(chan rxEvent, rt.opts.InboxSize),
+		ctl:    make(chan func(time.Time) []Action, 16),
+		done:   make(chan struct{}),
+		buf:    make([]byte, 0, 64+16*len(cfg.VIPs)),
+		faults: map[string]string{},
+	}
+	if len(cfg.UnicastPeers) > 0 {
+		for _, p := range cfg.UnicastPeers {
+			r.dsts = append(r.dsts, p.Addr)
+		}
+	} else {
+		r.dsts = []netip.Addr{spec.Group}
+	}
+	r.snap = in.Status()
+	v0 := rxView{state: StateInit, rx: in.RxConfig()}
+	r.lastView = v0
+	r.view.Store(&v0)
+	r.im.state.Set(float64(StateInit.Metric()))
+	r.im.prio.Set(float64(cfg.Priority))
+	r.im.confPrio.Set(float64(cfg.Priority))
+	return r
+}
+
+// run is the instance's goroutine: Start, then one step per timer,
+// advert or control call, until shutdown.
+func (r *runner) run() {
+	defer r.rt.rwg.Done()
+	defer close(r.done)
+	defer r.recoverPanic()
+
+	r.timer = time.NewTimer(time.Hour)
+	r.timer.Stop()
+	defer r.timer.Stop()
+
+	defer func() {
+		if r.retry != nil {
+			r.retry.Stop()
+		}
+	}()
+
+	now := time.Now()
+	if r.spec.Fault != "" {
+		r.do(now, r.setFault(now, "setup", true, r.spec.Fault))
+	}
+	r.do(now, r.in.Start(now))
+	r.publish()
+	for !r.stopping {
+		var acts []Action
+		select {
+		case <-r.timer.C:
+			now = time.Now()
+			if !r.armed.IsZero() {
+				r.rt.m.ObserveLateness(now.Sub(r.armed))
+			}
+			r.armed = time.Time{}
+			acts = r.in.Tick(now)
+		case ev := <-r.inbox:
+			now = time.Now()
+			acts = r.in.HandleAdvert(now, ev.src, &ev.adv)
+		case f := <-r.ctl:
+			now = time.Now()
+			acts = f(now)
+		}
+		r.do(now, acts)
+		r.publish()
+	}
+}
+
+// recoverPanic is the last line of defence: a bug in this instance's
+// step must not take the other instances down. The instance stops for
+// good (its state could be inconsistent), reported as FAULT, with its
+// VIPs removed as far as possible.
+func (r *runner) recoverPanic() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	r.log.Error("vrrp instance crashed; it stays down until lbd restarts", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	r.im.error(OpPanic)
+	r.errs.Add(1)
+	r.epoch.Add(1)
+	r.master.Store(false)
+	r.view.Store(&rxView{state: StateFault})
+	r.im.state.Set(float64(StateFault.Metric()))
+	func() {
+		defer func() { recover() }()
+		r.removeVIPs()
+	}()
+	r.statusMu.Lock()
+	r.crashed = fmt.Sprint(p)
+	r.statusMu.Unlock()
+}
+
+// control runs f on the instance's goroutine, unless it has ended.
+func (r *runner) control(f func(time.Time) []Action) {
+	select {
+	case r.ctl <- f:
+	case <-r.done:
+	}
+}
+
+// shutdown asks the goroutine to stop the instance and return; before
+// Start it only marks the instance stopped.
+func (r *runner) shutdown() {
+	r.control(func(now time.Time) []Action {
+		r.stopping = true
+		return r.in.Shutdown(now)
+	})
+}
+
+// deliver queues an accepted advert without ever blocking the reader.
+func (r *runner) deliver(ev rxEvent) bool {
+	select {
+	case r.inbox <- ev:
+		return true
+	default:
+		r.overflow.Add(1)
+		r.im.over.Inc()
+		return false
+	}
+}
+
+func (r *runner) setFault(now time.Time, source string, on bool, detail string) []Action {
+	if on {
+		r.faults[source] = detail
+	} else {
+		delete(r.faults, source)
+	}
+	list := r.faultList()
+	r.statusMu.Lock()
+	r.faultLst = list
+	r.statusMu.Unlock()
+	acts := r.in.SetFault(now, len(list) > 0, strings.Join(list, "; "))
+	return acts
+}
+
+func (r *runner) faultList() []string {
+	list := make([]string, 0, len(r.faults))
+	for s, d := range r.faults {
+		list = append(list, s+": "+d)
+	}
+	sort.Strings(list)
+	return list
+}
+
+// do carries out actions in order (package doc, "What the runtime must
+// do").
+func (r *runner) do(now time.Time, acts []Action) {
+	var vipErr error
+	garps := 0
+	for _, a := range acts {
+		switch a.Kind {
+		case ActionSendAdvert:
+			r.sendAdvert(a.Priority)
+		case ActionAddVIPs:
+			if err := r.addVIPs(); err != nil && vipErr == nil {
+				vipErr = err
+			}
+		case ActionRemoveVIPs:
+			r.removeVIPs()
+		case ActionGratuitous:
+			// Queued once the batch is done: the transition to MASTER
+			// comes last in it, and the messages belong to the
+			// mastership it starts.
+			garps += a.Repeat
+		case ActionStateChange:
+			r.stateChange(a)
+		case ActionMasterRxLowerPriority:
+			r.log.Debug("advert of lower priority received as master", "peer", a.Peer)
+		case ActionOwnerConflict:
+			r.log.Error("another router claims to own the addresses (priority 255): configuration error; lowering the local priority to 254", "peer", a.Peer)
+		}
+	}
+	if vipErr == nil && garps > 0 && r.in.State() == StateMaster {
+		r.announce(garps)
+	}
+	if vipErr != nil && r.in.State() == StateMaster {
+		r.log.Error("vip could not be added: entering FAULT", "error", vipErr, "retry_in", r.rt.opts.FaultRetry)
+		r.do(now, r.setFault(now, "vip", true, vipErr.Error()))
+		if r.retry != nil {
+			r.retry.Stop()
+		}
+		r.retry = time.AfterFunc(r.rt.opts.FaultRetry, func() {
+			r.control(func(now time.Time) []Action { return r.setFault(now, "vip", false, "") })
+		})
+	}
+}
+
+func (r *runner) sendAdvert(prio uint8) {
+	if r.spec.Conn == nil {
+		return
+	}
+	src := r.in.SourceAddr()
+	for _, dst := range r.dsts {
+		b, err := r.in.AppendAdvert(r.buf[:0], prio, src, dst)
+		if err == nil {
+			r.buf = b
+			err = r.spec.Conn.WriteTo(b, src, dst)
+		}
+		if err != nil {
+			r.errs.Add(1)
+			r.im.error(OpSendAdvert)
+			r.log.Warn("send advert", "dst", dst, "priority", int(prio), "error", err)
+			continue
+		}
+		r.sent.Add(1)
+		r.im.sent.Inc()
+		if prio == PriorityStop {
+			r.zeroSent.Add(1)
+			r.im.zeroSent.Inc()
+		}
+	}
+}
+
+func (r *runner) addVIPs() error {
+	if r.spec.Addresses == nil {
+		return nil
+	}
+	var first error
+	cfg := r.in.Config()
+	for _, list := range [][]VIP{cfg.VIPs, cfg.ExcludedVIPs} {
+		for _, v := range list {
+			if err := r.spec.Addresses.AddVIP(v); err != nil {
+				r.errs.Add(1)
+				r.im.error(OpAddVIP)
+				if first == nil {
+					first = err
+				}
+			}
+		}
+	}
+	return first
+}
+
+func (r *runner) removeVIPs() {
+	if r.spec.Addresses == nil {
+		return
+	}
+	cfg := r.in.Config()
+	for _, list := range [][]VIP{cfg.VIPs, cfg.ExcludedVIPs} {
+		for _, v := range list {
+			if err := r.spec.Addresses.RemoveVIP(v); err != nil {
+				r.errs.Add(1)
+				r.im.error(OpRemoveVIP)
+				r.log.Error("remove vip", "vip", v.Prefix, "error", err)
+			}
+		}
+	}
+}
+
+// announce queues repeat rounds of every target, in keepalived's order
+// (vrrp_send_link_update: each round announces every VIP, then every
+// excluded VIP), to the pacers; it never blocks.
+func (r *runner) announce(repeat int) {
+	if len(r.spec.Announce) == 0 || repeat <= 0 {
+		return
+	}
+	epoch := r.epoch.Load()
+	for j := 0; j < repeat; j++ {
+		for i := range r.spec.Announce {
+			r.pacers[i].enqueue(garpMsg{r: r, t: &r.spec.Announce[i], epoch: epoch})
+		}
+	}
+}
+
+func (r *runner) stateChange(a Action) {
+	r.epoch.Add(1)
+	r.master.Store(a.To == StateMaster)
+	r.im.state.Set(float64(a.To.Metric()))
+	r.im.transition(a.To, a.Cause)
+	attrs := []any{"from", a.From.String(), "to", a.To.String(), "reason", a.Cause.String()}
+	if a.Detail != "" {
+		attrs = append(attrs, "detail", a.Detail)
+	}
+	if a.Peer.IsValid() {
+		attrs = append(attrs, "master", a.Peer)
+	}
+	r.log.Info("vrrp transition", attrs...)
+}
+
+// publish makes the instance's new state visible to the reader (receive
+// rules), to status readers and to the priority gauge, when it changed.
+func (r *runner) publish() {
+	defer r.rearm()
+	st := r.in.Status()
+	if st == r.last {
+		return
+	}
+	if st.EffectivePriority != r.last.EffectivePriority {
+		r.im.prio.Set(float64(st.EffectivePriority))
+	}
+	r.last = st
+	r.statusMu.Lock()
+	r.snap = st
+	r.statusMu.Unlock()
+
+	v := rxView{state: st.State, rx: r.in.RxConfig()}
+	v.rx.SkipAddrCheckFrom = netip.Addr{}
+	if r.in.cfg.SkipCheckAdvAddr && st.State == StateBackup {
+		v.rx.SkipAddrCheckFrom = st.MasterAddr
+	}
+	if v.state != r.lastView.state || v.rx.SkipAddrCheckFrom != r.lastView.rx.SkipAddrCheckFrom ||
+		v.rx.LocalAddr != r.lastView.rx.LocalAddr {
+		r.lastView = v
+		r.view.Store(&v)
+	}
+}
+
+// rearm points the timer at the instance's next deadline.
+func (r *runner) rearm() {
+	d, ok := r.in.Deadline()
+	switch {
+	case !ok:
+		if !r.armed.IsZero() {
+			r.timer.Stop()
+			r.armed = time.Time{}
+		}
+	case d != r.armed:
+		r.armed = d
+		r.timer.Reset(time.Until(d))
+	}
+}
+
+func (r *runner) status() InstanceStatus {
+	cfg := r.in.cfg // immutable after NewInstance
+	s := InstanceStatus{
+		Name:           cfg.Name,
+		VRID:           cfg.VRID,
+		Interface:      r.spec.Interface,
+		Family:         cfg.Family(),
+		Version:        cfg.Version,
+		Unicast:        len(cfg.UnicastPeers) > 0,
+		AdvertInterval: cfg.AdvertInterval,
+	}
+	if s.Unicast {
+		s.Peers = slices.Clone(r.dsts)
+	} else {
+		s.Group = r.spec.Group
+	}
+	for _, v := range cfg.VIPs {
+		s.VIPs = append(s.VIPs, v.Prefix)
+	}
+	for _, v := range cfg.ExcludedVIPs {
+		s.ExcludedVIPs = append(s.ExcludedVIPs, v.Prefix)
+	}
+	r.statusMu.Lock()
+	s.Status = r.snap
+	s.Faults = slices.Clone(r.faultLst)
+	s.Crashed = r.crashed
+	r.statusMu.Unlock()
+	if s.Crashed != "" {
+		s.State = StateFault
+		s.Fault = true
+		s.FaultDetail = "crashed: " + s.Crashed
+	}
+	s.SourceAddr = r.view.Load().rx.LocalAddr
+	s.AdvertsSent = r.sent.Load()
+	s.AdvertsReceived = r.received.Load()
+	s.PriorityZeroSent = r.zeroSent.Load()
+	s.PriorityZeroReceived = r.zeroRecv.Load()
+	s.Dropped = r.dropped.Load()
+	s.InboxOverflow = r.overflow.Load()
+	s.GARPSent = r.garp.Load()
+	s.Errors = r.errs.Load()
+	return s
+}

@@ -3,6 +3,7 @@ package notify
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,5 +209,25 @@ func TestFIFOAndScriptsTogether(t *testing.T) {
 		if want := fmt.Sprintf("notify INSTANCE VI_1 %s %d", s, 100+i); scripts[i] != want {
 			t.Errorf("script call %d = %q, want %q", i, scripts[i], want)
 		}
+	}
+}
+
+// BenchmarkFIFOWrite is one line to a FIFO that a reader drains.
+func BenchmarkFIFOWrite(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "fifo")
+	f, err := OpenFIFO(FIFOOptions{Path: path})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	r, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	go io.Copy(io.Discard, r)
+	ev := Event{ScopeInstance, "VI_1", StateMaster, 100}
+	for b.Loop() {
+		f.Write(ev)
 	}
 }

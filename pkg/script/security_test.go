@@ -16,7 +16,12 @@ func secureDir(t *testing.T) string {
 	t.Helper()
 	testutil.RequireRoot(t)
 	d := t.TempDir()
-	if err := checkComponents(d); err != nil {
+	probe := filepath.Join(d, "probe")
+	if err := os.WriteFile(probe, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(probe)
+	if err := checkComponents(probe); err != nil {
 		testutil.Skip(t, "temporary directory is not secure here ("+err.Error()+"); set TMPDIR")
 	}
 	return d
@@ -102,7 +107,7 @@ func TestCheckStickyDirIsSecure(t *testing.T) {
 	if err := os.Mkdir(sticky, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(sticky, 0o1777)
+	os.Chmod(sticky, 0o777|os.ModeSticky)
 	p := filepath.Join(sticky, "chk.sh")
 	writeScript(t, p, 0o755)
 	c := Command{Args: []string{p}, User: &User{}}

@@ -25,7 +25,8 @@ const whiteSpace = " \t\f\n\r\v"
 //
 // An unterminated quote or a trailing backslash is an error, as is a NUL
 // byte produced by an escape (keepalived would silently cut the word
-// there). An empty or blank line is an error too: there is nothing to run.
+// there), or a raw NUL in the line. An empty or blank line is an error
+// too: there is nothing to run.
 //
 // keepalived splits twice: its configuration parser first takes the word
 // after "script" (or notify_master, ...), removing one level of quotes,
@@ -33,6 +34,9 @@ const whiteSpace = " \t\f\n\r\v"
 // takes the command as the configuration holds it, e.g. `/bin/check "a b"`
 // from `script "/bin/check \"a b\""`.
 func Split(line string) ([]string, error) {
+	if i := strings.IndexByte(line, 0); i >= 0 {
+		return nil, fmt.Errorf("split %q: NUL byte at offset %d", line, i)
+	}
 	var (
 		args  []string
 		word  []byte

@@ -57,6 +57,7 @@ func TestSplitErrors(t *testing.T) {
 		{`abc\`, `trailing '\'`},
 		{`a\0b`, `NUL byte`},
 		{`\x00`, `NUL byte`},
+		{"a\x00b", `NUL byte`}, // fuzz crasher: a raw NUL in the line
 		{"", "empty command"},
 		{"  \t ", "empty command"},
 	} {

@@ -146,3 +146,24 @@ func TestFileTrackerMissingDirectory(t *testing.T) {
 		t.Errorf("NewFileTracker = %v, want a missing-directory error", err)
 	}
 }
+
+func FuzzParseFileValue(f *testing.F) {
+	for _, s := range []string{"5", "-0x1f", "0777", "  +9", "2147483648", "x"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, ok := ParseFileValue(b)
+		if ok && (v < -2147483648 || v > 2147483648) {
+			t.Fatalf("ParseFileValue(%q) = %d, outside keepalived's range", b, v)
+		}
+	})
+}
+
+func BenchmarkParseFileValue(b *testing.B) {
+	in := []byte("  -123\n")
+	for b.Loop() {
+		if v, ok := ParseFileValue(in); !ok || v != -123 {
+			b.Fatal(v)
+		}
+	}
+}

@@ -359,3 +359,17 @@ func BenchmarkProcessExec(b *testing.B) {
 		tab.exec(pid, now)
 	}
 }
+
+func FuzzDecodeProcEvents(f *testing.F) {
+	ev := make([]byte, nlmsgHdrLen+cnMsgHdrLen+procEventDataOff+16)
+	binary.NativeEndian.PutUint32(ev[0:], uint32(len(ev)))
+	binary.NativeEndian.PutUint32(ev[16:], cnIdxProc)
+	binary.NativeEndian.PutUint32(ev[20:], cnValProc)
+	binary.NativeEndian.PutUint32(ev[36:], procEventFork)
+	f.Add(ev)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out := make(chan procEvent, len(b)+1)
+		decodeProcEvents(b, out) // must not panic or block
+	})
+}

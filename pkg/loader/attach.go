@@ -53,6 +53,12 @@ func (l *Loader) attach(ifname string, mode Mode) (Tier, error) {
 	}
 	idx := netif.Index
 	l.names[idx] = ifname
+	for old, ifc := range l.ifaces {
+		if ifc.Name == ifname && old != idx {
+			// The interface was recreated: its old attachment died with it.
+			l.detach(ifc)
+		}
+	}
 	cur := l.ifaces[idx]
 	if cur != nil {
 		cur.claimed = true

@@ -411,8 +411,11 @@ func runGolden(t *testing.T, l *Loader, rd *ringbuf.Reader, w goldenWorld, prog 
 		if got.Addr != m.Addr || got.Priority != m.Priority || got.Interval != m.Interval || got.LegacyChecksum != m.LegacyChecksum {
 			t.Errorf("master %+v, want addr %v priority %d interval %v legacy %v", got, m.Addr, m.Priority, m.Interval, m.LegacyChecksum)
 		}
-		if age := time.Since(got.LastSeen); age < 0 || age > time.Minute {
+		if age := time.Since(got.LastSeen); age < -time.Second || age > time.Minute {
 			t.Errorf("master last seen %v ago", age)
+		}
+		if _, alive := l.LastSeen(c.want.key); alive != (m.Priority != 0) {
+			t.Errorf("LastSeen ok = %v with priority %d", alive, m.Priority)
 		}
 		delete(mBefore, c.want.key)
 		delete(mAfter, c.want.key)

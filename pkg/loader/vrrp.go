@@ -490,11 +490,3 @@ func (l *Loader) Stats() (Stats, error) {
 	}
 	return s, nil
 }
-
-// ifName names an ifindex for labels: the name seen at Attach or SetVRID.
-func (l *Loader) ifName(ifindex int) string {
-	if n, ok := l.names[ifindex]; ok {
-		return n
-	}
-	return fmt.Sprintf("if%d", ifindex)
-}

@@ -294,8 +294,7 @@ func newProcessTable(fs procFS, specs []ProcessSpec) *processTable {
 }
 
 // match returns the specs pid matches now (nil if it is gone or a
-// zombie). comm, when not empty, is the process's new name from a comm
-// event.
+// zombie), reading its name and, if some spec needs it, its command line.
 func (t *processTable) match(pid int) []int {
 	comm, state, err := t.fs.stat(pid)
 	if err != nil || state == 'Z' || state == 'X' {

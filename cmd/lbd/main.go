@@ -19,6 +19,8 @@ type command struct {
 
 // commands lists the subcommands, in the order usage shows them.
 var commands = []command{
+	runCommand,
+	statusCommand,
 	checkCommand,
 	versionCommand,
 }

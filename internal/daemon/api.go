@@ -1,0 +1,190 @@
+package daemon
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/lbdproject/lbd/pkg/vrrp"
+)
+
+// The control protocol: one JSON Request per connection to
+// RUN_DIR/lbd.sock, answered by one JSON Response, then the daemon closes
+// the connection. Field names are stable: scripts parse "lbd status
+// --json", which prints Response.Status.
+
+// Commands of the control protocol.
+const (
+	CommandStatus = "status"
+	CommandReload = "reload" // answered with an error until reload lands
+)
+
+// Request is a control request.
+type Request struct {
+	Command string `json:"command"`
+}
+
+// Response answers a Request. OK false comes with Error.
+type Response struct {
+	OK     bool    `json:"ok"`
+	Error  string  `json:"error,omitempty"`
+	Status *Status `json:"status,omitempty"`
+}
+
+// Status is what "lbd status" shows.
+type Status struct {
+	Version    string    `json:"version"`
+	PID        int       `json:"pid"`
+	Started    time.Time `json:"started"`
+	ConfigFile string    `json:"config_file"`
+	// Datapath is the tier per interface; "none" until the XDP
+	// integration: VRRP runs on raw sockets.
+	Datapath  Datapath         `json:"datapath"`
+	Instances []InstanceStatus `json:"instances"`
+	// Refused lists the vrrp_instances that do not run, with why.
+	Refused []RefusedInstance `json:"refused,omitempty"`
+}
+
+// Datapath is the requested datapath and what each interface got.
+type Datapath struct {
+	Requested  string          `json:"requested"`
+	Interfaces []InterfaceTier `json:"interfaces"`
+}
+
+// InterfaceTier is one interface's datapath tier.
+type InterfaceTier struct {
+	Interface string `json:"interface"`
+	Tier      string `json:"tier"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// RefusedInstance is a vrrp_instance the daemon refused to run.
+type RefusedInstance struct {
+	Name   string   `json:"name"`
+	Pos    string   `json:"pos"`
+	Errors []string `json:"errors"`
+}
+
+// InstanceStatus is one VRRP instance. Durations are in seconds.
+type InstanceStatus struct {
+	Name      string   `json:"name"`
+	VRID      int      `json:"vrid"`
+	Interface string   `json:"interface"`
+	Version   int      `json:"version"`
+	Family    string   `json:"family"` // ipv4, ipv6
+	Unicast   bool     `json:"unicast"`
+	Group     string   `json:"group,omitempty"`
+	Peers     []string `json:"peers,omitempty"`
+	Source    string   `json:"source_address,omitempty"`
+
+	State     string `json:"state"` // INIT, BACKUP, MASTER, FAULT, STOP
+	WantState string `json:"want_state"`
+	// StateCode is the lbd_vrrp_state value (0 INIT, 1 BACKUP, 2 MASTER,
+	// 3 FAULT, 98 STOP).
+	StateCode          int    `json:"state_code"`
+	Priority           int    `json:"priority"`            // effective
+	ConfiguredPriority int    `json:"configured_priority"` // base
+	MasterAddress      string `json:"master_address,omitempty"`
+	MasterPriority     int    `json:"master_priority,omitempty"`
+
+	AdvertInterval       float64 `json:"advert_interval_seconds"`
+	MasterAdvertInterval float64 `json:"master_advert_interval_seconds"`
+	MasterDownInterval   float64 `json:"master_down_interval_seconds"`
+
+	VIPs         []string `json:"vips"`
+	ExcludedVIPs []string `json:"excluded_vips,omitempty"`
+
+	LastTransition *time.Time `json:"last_transition,omitempty"`
+	LastReason     string     `json:"last_reason"`
+	Fault          bool       `json:"fault"`
+	FaultDetail    string     `json:"fault_detail,omitempty"`
+	Faults         []string   `json:"faults,omitempty"`
+
+	Counters Counters `json:"counters"`
+}
+
+// Counters are an instance's counters since lbd started.
+type Counters struct {
+	AdvertsSent          uint64 `json:"adverts_sent"`
+	AdvertsReceived      uint64 `json:"adverts_received"`
+	PriorityZeroSent     uint64 `json:"priority_zero_sent"`
+	PriorityZeroReceived uint64 `json:"priority_zero_received"`
+	Dropped              uint64 `json:"dropped"`
+	InboxOverflow        uint64 `json:"inbox_overflow"`
+	GARPSent             uint64 `json:"garp_sent"`
+	Errors               uint64 `json:"errors"`
+}
+
+// Instance returns the status of the named instance, or nil.
+func (s *Status) Instance(name string) *InstanceStatus {
+	for i := range s.Instances {
+		if s.Instances[i].Name == name {
+			return &s.Instances[i]
+		}
+	}
+	return nil
+}
+
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+func instanceStatus(s vrrp.InstanceStatus) InstanceStatus {
+	out := InstanceStatus{
+		Name:                 s.Name,
+		VRID:                 int(s.VRID),
+		Interface:            s.Interface,
+		Version:              int(s.Version),
+		Family:               s.Family.String(),
+		Unicast:              s.Unicast,
+		Group:                addrString(s.Group),
+		Source:               addrString(s.SourceAddr),
+		State:                s.State.String(),
+		WantState:            s.WantState.String(),
+		StateCode:            s.State.Metric(),
+		Priority:             int(s.EffectivePriority),
+		ConfiguredPriority:   int(s.BasePriority),
+		MasterAddress:        addrString(s.MasterAddr),
+		MasterPriority:       int(s.MasterPriority),
+		AdvertInterval:       s.AdvertInterval.Seconds(),
+		MasterAdvertInterval: s.MasterAdverInterval.Seconds(),
+		MasterDownInterval:   s.MasterDownInterval.Seconds(),
+		VIPs:                 []string{},
+		LastReason:           s.LastCause.String(),
+		Fault:                s.State == vrrp.StateFault,
+		FaultDetail:          s.FaultDetail,
+		Faults:               s.Faults,
+		Counters: Counters{
+			AdvertsSent:          s.AdvertsSent,
+			AdvertsReceived:      s.AdvertsReceived,
+			PriorityZeroSent:     s.PriorityZeroSent,
+			PriorityZeroReceived: s.PriorityZeroReceived,
+			Dropped:              s.Dropped,
+			InboxOverflow:        s.InboxOverflow,
+			GARPSent:             s.GARPSent,
+			Errors:               s.Errors,
+		},
+	}
+	if s.State == vrrp.StateMaster {
+		// The master is us: show our own address, as keepalived's
+		// status does.
+		out.MasterAddress = addrString(s.SourceAddr)
+		out.MasterPriority = int(s.EffectivePriority)
+	}
+	for _, p := range s.Peers {
+		out.Peers = append(out.Peers, p.String())
+	}
+	for _, p := range s.VIPs {
+		out.VIPs = append(out.VIPs, p.String())
+	}
+	for _, p := range s.ExcludedVIPs {
+		out.ExcludedVIPs = append(out.ExcludedVIPs, p.String())
+	}
+	if !s.LastTransition.IsZero() {
+		t := s.LastTransition.Round(0)
+		out.LastTransition = &t
+	}
+	return out
+}

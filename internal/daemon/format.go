@@ -1,0 +1,81 @@
+package daemon
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteStatus prints s as "lbd status" shows it: a header, the datapath
+// per interface, one table row per instance, then refused instances and
+// faults. now is the time the "ago" columns count from.
+func WriteStatus(w io.Writer, s *Status, now time.Time) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "lbd %s, pid %d, up %s, config %s\n", s.Version, s.PID, ago(now, s.Started), s.ConfigFile)
+	var tiers []string
+	for _, t := range s.Datapath.Interfaces {
+		e := t.Interface + " " + t.Tier
+		if t.Reason != "" {
+			e += " (" + t.Reason + ")"
+		}
+		tiers = append(tiers, e)
+	}
+	fmt.Fprintf(&b, "datapath %s: %s\n\n", s.Datapath.Requested, strings.Join(tiers, "; "))
+
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANCE\tVRID\tINTERFACE\tVRRP\tSTATE\tPRIO\tMASTER\tVIPS\tLAST TRANSITION\tSENT\tRECV\tDROPS")
+	for _, in := range s.Instances {
+		vrrp := fmt.Sprintf("v%d %s", in.Version, in.Family)
+		if in.Unicast {
+			vrrp += " unicast"
+		}
+		master := in.MasterAddress
+		if master == "" {
+			master = "-"
+		}
+		vips := strings.Join(in.VIPs, ",")
+		if len(in.ExcludedVIPs) > 0 {
+			vips += " +" + fmt.Sprint(len(in.ExcludedVIPs)) + " excluded"
+		}
+		if vips == "" {
+			vips = "-"
+		}
+		last := "-"
+		if in.LastTransition != nil {
+			last = ago(now, *in.LastTransition) + " ago, " + in.LastReason
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%d\t%d\t%d\n",
+			in.Name, in.VRID, in.Interface, vrrp, in.State, in.Priority, in.ConfiguredPriority,
+			master, vips, last, in.Counters.AdvertsSent, in.Counters.AdvertsReceived, in.Counters.Dropped)
+	}
+	tw.Flush()
+	for _, in := range s.Instances {
+		if in.Fault && in.FaultDetail != "" {
+			fmt.Fprintf(&b, "\n%s is in FAULT: %s", in.Name, in.FaultDetail)
+		}
+	}
+	for _, r := range s.Refused {
+		fmt.Fprintf(&b, "\nvrrp_instance %s (%s) refused:\n  %s", r.Name, r.Pos, strings.Join(r.Errors, "\n  "))
+	}
+	if strings.HasSuffix(b.String(), "\n") {
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	_, err := io.WriteString(w, b.String()+"\n")
+	return err
+}
+
+// ago prints the time since t, to the second (to the millisecond under
+// ten seconds).
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	if d < 0 {
+		d = 0
+	}
+	if d < 10*time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}

@@ -1,0 +1,437 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lbdproject/lbd/pkg/config"
+	"github.com/lbdproject/lbd/pkg/netutil"
+	"github.com/lbdproject/lbd/pkg/vrrp"
+)
+
+// Plan is one vrrp_instance ready to run: the runtime's config, normalized
+// and validated, plus what the daemon needs to wire it.
+type Plan struct {
+	Name string
+	Pos  config.Pos
+	// Config is the normalized vrrp.Config.
+	Config vrrp.Config
+	// Group is the multicast destination; zero for unicast instances.
+	Group netip.Addr
+	// VIPs are virtual_ipaddress then virtual_ipaddress_excluded, with
+	// the attributes the kernel needs (ifindex filled in when added).
+	VIPs []PlannedVIP
+	// TrackPrimary is keepalived's default: FAULT while the instance's
+	// own interface is down (dont_track_primary turns it off).
+	TrackPrimary bool
+	// NotApplied lists configured features that lbd run does not apply
+	// yet, for one warning at startup.
+	NotApplied []string
+}
+
+// PlannedVIP is one VIP: the core's view and the netlink attributes.
+type PlannedVIP struct {
+	VIP      vrrp.VIP
+	Dev      string          // interface it goes on
+	Addr     netutil.Address // IfIndex unset: looked up when added
+	Excluded bool
+	Pos      config.Pos
+}
+
+// Refusal is a vrrp_instance that does not run, with its errors as
+// "file:line: message".
+type Refusal struct {
+	Name   string
+	Pos    config.Pos
+	Errors []string
+}
+
+// Translation is the outcome of Translate.
+type Translation struct {
+	Plans   []Plan
+	Refused []Refusal
+	// Fatal holds the errors that belong to no vrrp_instance (global_defs,
+	// syntax, sync groups, virtual servers): with any, nothing runs.
+	Fatal []string
+	// Warnings are "file:line: warning: message" lines to log.
+	Warnings []string
+	// GARP is the per-interface pacing policy (garp_group, vrrp_garp_*).
+	GARP GARPPolicy
+}
+
+// Translate turns a loaded configuration and its diagnostics into plans.
+// As keepalived does, an instance with an error is refused alone and the
+// others run; errors outside any instance are fatal. Each instance starts
+// from vrrp.DefaultConfig with pkg/config's values (which already carry
+// the global vrrp_* defaults), then vrrp's Normalize (its notes become
+// warnings at the instance's position) and Validate (its errors refuse
+// the instance, at the position of the keyword at fault).
+func Translate(cfg *config.Config, diags config.Diagnostics) Translation {
+	var tr Translation
+	tr.GARP = newGARPPolicy(cfg)
+	for _, d := range diags.Warnings() {
+		tr.Warnings = append(tr.Warnings, d.String())
+	}
+	byInstance := map[string][]string{}
+	names := map[string]bool{}
+	for _, v := range cfg.Instances {
+		names[v.Name] = true
+	}
+	for _, d := range diags.Errors() {
+		if name, ok := instanceOf(d.Msg, names); ok {
+			byInstance[name] = append(byInstance[name], d.String())
+			continue
+		}
+		tr.Fatal = append(tr.Fatal, d.String())
+	}
+	for i := range cfg.Instances {
+		v := &cfg.Instances[i]
+		if errs := byInstance[v.Name]; len(errs) > 0 {
+			tr.Refused = append(tr.Refused, Refusal{Name: v.Name, Pos: v.Pos, Errors: errs})
+			continue
+		}
+		p, warns, errs := translateInstance(cfg, v, tr.GARP)
+		tr.Warnings = append(tr.Warnings, warns...)
+		if len(errs) > 0 {
+			tr.Refused = append(tr.Refused, Refusal{Name: v.Name, Pos: v.Pos, Errors: errs})
+			continue
+		}
+		tr.Plans = append(tr.Plans, p)
+	}
+	return tr
+}
+
+// instanceOf finds the vrrp_instance a diagnostic is about: pkg/config
+// prefixes every message about an instance with "vrrp_instance NAME: ".
+func instanceOf(msg string, names map[string]bool) (string, bool) {
+	rest, ok := strings.CutPrefix(msg, "vrrp_instance ")
+	if !ok {
+		return "", false
+	}
+	name, _, ok := strings.Cut(rest, ":")
+	if !ok || !names[name] {
+		return "", false
+	}
+	return name, true
+}
+
+func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPolicy) (Plan, []string, []string) {
+	var warns, errs []string
+	at := func(pos config.Pos, format string, args ...any) string {
+		msg := fmt.Sprintf(format, args...)
+		if s := pos.String(); s != "" {
+			return s + ": " + msg
+		}
+		return msg
+	}
+
+	c := vrrp.DefaultConfig()
+	c.Name = v.Name
+	c.Interface = v.Interface
+	c.VRID = uint8(v.VRID)
+	c.Version = uint8(v.Version)
+	// No "priority": let vrrp derive it (255 with state MASTER, else 100,
+	// as keepalived 2.x does) rather than take pkg/config's plain 100.
+	if v.IsSet("priority") {
+		c.Priority = uint8(v.Priority)
+	}
+	if v.IsSet("state") {
+		c.StartState = vrrp.StartBackup
+		if v.State == config.StateMaster {
+			c.StartState = vrrp.StartMaster
+		}
+	}
+	c.AdvertInterval = v.AdvertInt
+	c.NoPreempt = !v.Preempt
+	c.PreemptDelay = v.PreemptDelay
+	// mcast_src_ip and unicast_src_ip are one setting in keepalived.
+	c.SourceAddr = v.UnicastSrcIP
+	if !c.SourceAddr.IsValid() {
+		c.SourceAddr = v.McastSrcIP
+	}
+	if v.Auth != nil {
+		c.Auth = vrrp.Auth{Type: vrrp.AuthType(v.Auth.Type), Pass: v.Auth.Pass}
+	}
+	for _, p := range v.UnicastPeers {
+		up := vrrp.UnicastPeer{Addr: p.Addr, MinTTL: uint8(p.MinTTL), MaxTTL: 255}
+		if p.MaxTTL != 0 {
+			up.MaxTTL = uint8(p.MaxTTL)
+		}
+		c.UnicastPeers = append(c.UnicastPeers, up)
+	}
+	if v.IsSet("unicast_ttl") {
+		c.UnicastTTL = v.UnicastTTL
+	}
+	c.CheckUnicastSrc = v.CheckUnicastSrc
+	c.Accept = v.Accept
+	arpIv, naIv := garp.intervals(v.Interface)
+	c.GARP = vrrp.GARP{
+		MasterDelay:         v.GARPMasterDelay,
+		MasterRepeat:        v.GARPMasterRepeat,
+		LowerPrioDelay:      v.GARPLowerPrioDelay,
+		LowerPrioRepeat:     v.GARPLowerPrioRepeat,
+		MasterRefresh:       v.GARPMasterRefresh,
+		MasterRefreshRepeat: v.GARPMasterRefreshRepeat,
+		Interval:            arpIv,
+		NAInterval:          naIv,
+	}
+	c.LowerPrioNoAdvert = v.LowerPrioNoAdvert
+	c.HigherPrioSendAdvert = v.HigherPrioSendAdvert
+	c.SkipCheckAdvAddr = v.SkipCheckAdvAddr
+	c.DownTimerAdverts = v.DownTimerAdverts
+	switch {
+	case v.OldUnicastChecksum:
+		c.ChecksumCompat = vrrp.ChecksumLegacy
+	case v.OldUnicastChecksumNever:
+		c.ChecksumCompat = vrrp.ChecksumStrict
+	}
+
+	p := Plan{Name: v.Name, Pos: v.Pos, TrackPrimary: !v.DontTrackPrimary}
+	for _, list := range []struct {
+		entries  []config.IPAddress
+		excluded bool
+	}{{v.VirtualIPs, false}, {v.ExcludedVirtualIPs, true}} {
+		for _, e := range list.entries {
+			pv, err := planVIP(e, v.Interface, list.excluded)
+			if err != nil {
+				errs = append(errs, at(e.Pos, "vrrp_instance %s: %v", v.Name, err))
+				continue
+			}
+			if list.excluded {
+				c.ExcludedVIPs = append(c.ExcludedVIPs, pv.VIP)
+			} else {
+				c.VIPs = append(c.VIPs, pv.VIP)
+			}
+			p.VIPs = append(p.VIPs, pv)
+		}
+	}
+
+	for _, n := range c.Normalize() {
+		warns = append(warns, at(v.Pos, "warning: %s", n))
+	}
+	if err := c.Validate(); err != nil {
+		var ce *vrrp.ConfigError
+		for _, e := range unjoin(err) {
+			pos := v.Pos
+			if errors.As(e, &ce) {
+				pos = keywordPos(v, ce.Keyword, ce.Msg)
+			}
+			errs = append(errs, at(pos, "%v", e))
+		}
+	}
+	if len(c.UnicastPeers) == 0 {
+		p.Group = v.McastDstIP
+		if !p.Group.IsValid() {
+			p.Group = vrrp.MulticastGroupIPv4
+			if c.Family() == vrrp.FamilyIPv6 {
+				p.Group = vrrp.MulticastGroupIPv6
+			}
+		}
+	}
+	p.Config = c
+	p.NotApplied = notApplied(v)
+	return p, warns, errs
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// keywordPos finds where the keyword vrrp.Validate complains about was
+// written: VIPs, peers and authentication have positions of their own;
+// everything else points at the vrrp_instance block.
+func keywordPos(v *config.VRRPInstance, kw, msg string) config.Pos {
+	switch kw {
+	case "virtual_ipaddress":
+		for _, a := range v.VirtualIPs {
+			if strings.Contains(msg, a.Prefix.String()) {
+				return a.Pos
+			}
+		}
+		if len(v.VirtualIPs) > 0 {
+			return v.VirtualIPs[0].Pos
+		}
+	case "virtual_ipaddress_excluded":
+		if len(v.ExcludedVirtualIPs) > 0 {
+			return v.ExcludedVirtualIPs[0].Pos
+		}
+	case "unicast_peer":
+		for _, up := range v.UnicastPeers {
+			if strings.Contains(msg, up.Addr.String()) {
+				return up.Pos
+			}
+		}
+	case "auth_type":
+		if v.Auth != nil {
+			return v.Auth.Pos
+		}
+	}
+	return v.Pos
+}
+
+// planVIP converts one address entry, checking what the kernel would
+// refuse (bad scope, label too long, attributes of the wrong family) now,
+// with the entry's position, rather than at the first transition.
+func planVIP(e config.IPAddress, iface string, excluded bool) (PlannedVIP, error) {
+	dev := e.Dev
+	if dev == "" {
+		dev = iface
+	}
+	pv := PlannedVIP{Dev: dev, Excluded: excluded, Pos: e.Pos}
+	if dev == "" {
+		return pv, fmt.Errorf("%s: no interface to add it to (dev, or the instance's interface)", e.Prefix)
+	}
+	ip := e.Prefix.Addr()
+	a := netutil.Address{
+		Prefix:         e.Prefix,
+		Broadcast:      e.Broadcast,
+		Peer:           e.Peer,
+		DAD:            e.NoDAD, // keepalived's "-nodad" asks for DAD (netutil doc)
+		Home:           e.Home,
+		ManageTempAddr: e.MngTmpAddr,
+		NoPrefixRoute:  e.NoPrefixRoute,
+		AutoJoin:       e.AutoJoin,
+	}
+	if ip.Is4() {
+		sc, err := netutil.ParseScope(e.Scope)
+		if err != nil {
+			return pv, fmt.Errorf("%s: %w", e.Prefix, err)
+		}
+		a.Scope = sc
+		a.Label = e.Label
+		switch e.BroadcastMode {
+		case "+":
+			a.Broadcast = lastAddr(e.Prefix)
+		case "-":
+			a.Broadcast = e.Prefix.Masked().Addr()
+		}
+	}
+	if e.PreferredLft != nil {
+		if *e.PreferredLft == 0xffffffff {
+			a.PreferredLft = netutil.LifetimeForever()
+		} else {
+			a.PreferredLft = netutil.LifetimeSeconds(*e.PreferredLft)
+		}
+	}
+	check := a
+	check.IfIndex = 1
+	if err := check.Validate(); err != nil {
+		return pv, fmt.Errorf("%s: %w", e.Prefix, err)
+	}
+	pv.Addr = a
+	pv.VIP = vrrp.VIP{
+		Prefix:        e.Prefix,
+		Broadcast:     a.Broadcast,
+		Dev:           e.Dev,
+		Scope:         e.Scope,
+		Label:         e.Label,
+		Peer:          e.Peer,
+		Home:          e.Home,
+		NoDAD:         e.NoDAD,
+		MngTmpAddr:    e.MngTmpAddr,
+		NoPrefixRoute: e.NoPrefixRoute,
+		AutoJoin:      e.AutoJoin,
+		NoTrack:       e.NoTrack,
+	}
+	return pv, nil
+}
+
+// lastAddr is the prefix's all-ones host address ("brd +").
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	bits := p.Bits()
+	for i := range b {
+		for j := 0; j < 8; j++ {
+			if i*8+j >= bits {
+				b[i] |= 0x80 >> j
+			}
+		}
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+// notApplied names what the instance configures that lbd run does not
+// do yet: tracking, notify scripts and sync groups arrive with issue 4's
+// integration; virtual routes and rules have no engine yet.
+func notApplied(v *config.VRRPInstance) []string {
+	var out []string
+	add := func(on bool, what string) {
+		if on {
+			out = append(out, what)
+		}
+	}
+	add(len(v.TrackInterfaces) > 0, "track_interface")
+	add(len(v.TrackScripts) > 0, "track_script")
+	add(len(v.TrackFiles) > 0, "track_file")
+	add(len(v.TrackProcesses) > 0, "track_process")
+	n := v.Notify
+	add(n.Master != nil || n.Backup != nil || n.Fault != nil || n.Stop != nil || n.Any != nil ||
+		n.Deleted != nil || n.MasterRxLowerPri != nil, "notify scripts")
+	add(v.SyncGroup != "", "vrrp_sync_group "+v.SyncGroup)
+	add(len(v.VirtualRoutes) > 0, "virtual_routes")
+	add(len(v.VirtualRules) > 0, "virtual_rules")
+	add(v.UseVMAC || v.UseIPVLAN, "use_vmac/use_ipvlan (runs on the base interface)")
+	add(!v.Accept && v.Priority != vrrp.PriorityOwner, "no_accept (no firewall rules are installed)")
+	return out
+}
+
+// GARPPolicy is keepalived's per-interface GARP/NA pacing: a garp_group
+// sets the intervals of its interfaces (aggregated across the group's
+// "interfaces" list: one pacing domain), every other interface gets the
+// global vrrp_garp_interval / vrrp_gna_interval.
+type GARPPolicy struct {
+	groups  map[string]garpGroup // by interface
+	arp, na time.Duration
+}
+
+type garpGroup struct {
+	domain  string
+	arp, na time.Duration
+}
+
+func newGARPPolicy(cfg *config.Config) GARPPolicy {
+	p := GARPPolicy{groups: map[string]garpGroup{}, arp: cfg.Global.VRRPGARPInterval, na: cfg.Global.VRRPGNAInterval}
+	for _, g := range cfg.GARPGroups {
+		ifs := slices.Clone(g.Interfaces)
+		if g.Interface != "" {
+			ifs = append(ifs, g.Interface)
+		}
+		if len(ifs) == 0 {
+			continue
+		}
+		gg := garpGroup{domain: "garp_group " + strings.Join(ifs, ","), arp: g.GARPInterval, na: g.GNAInterval}
+		for _, i := range ifs {
+			p.groups[i] = gg
+		}
+	}
+	return p
+}
+
+func (p GARPPolicy) intervals(iface string) (arp, na time.Duration) {
+	if g, ok := p.groups[iface]; ok {
+		return g.arp, g.na
+	}
+	return p.arp, p.na
+}
+
+// Domain returns the pacing domain of an interface and its interval for
+// the family of ip.
+func (p GARPPolicy) Domain(iface string, ip netip.Addr) (string, time.Duration) {
+	arp, na := p.intervals(iface)
+	domain := iface
+	if g, ok := p.groups[iface]; ok {
+		domain = g.domain
+	}
+	if ip.Is4() {
+		return domain, arp
+	}
+	return domain, na
+}

@@ -216,14 +216,6 @@ func (q *quorum) expire(now time.Time) bool {
 // procFS reads what the tracker needs of /proc.
 type procFS struct{ root string }
 
-func (p procFS) comm(pid int) (string, error) {
-	b, err := os.ReadFile(filepath.Join(p.root, strconv.Itoa(pid), "comm"))
-	if err != nil {
-		return "", err
-	}
-	return string(bytes.TrimSuffix(b, []byte{'\n'})), nil
-}
-
 func (p procFS) cmdline(pid int) ([]byte, error) {
 	f, err := os.Open(filepath.Join(p.root, strconv.Itoa(pid), "cmdline"))
 	if err != nil {

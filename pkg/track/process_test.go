@@ -118,7 +118,7 @@ func TestProcessTable(t *testing.T) {
 		{Name: "web", Process: "nginx", Quorum: 2},
 		{Name: "ssh", Process: "/usr/sbin/sshd", Params: []string{"-D"}},
 	}
-	tab := newProcessTable(procFS{root: fp.root}, specs)
+	tab := newProcessTable(procFS(fp), specs)
 	now := time.Unix(0, 0)
 	if _, err := tab.rescan(now, true); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,8 @@ type decoder struct {
 	// ctx names the element being decoded ("vrrp_instance VI_1"); it
 	// prefixes messages.
 	ctx string
+	// keys caches "path.keyword" strings, built once per pair.
+	keys map[[2]string]string
 }
 
 // handler decodes one keyword of a block into v.
@@ -75,16 +77,28 @@ func decodeBlock[T any](d *decoder, spec *blockSpec[T], path string, children []
 		if !e.block && c.block {
 			d.errorf(c.pos, "%s does not take a { } block; block ignored", c.keyword())
 		}
-		key := name
-		if path != "" {
-			key = path + "." + name
-		}
-		d.use(c.pos, key)
+		d.use(c.pos, d.key(path, name))
 		if m, ok := any(v).(interface{ markSet(string) }); ok {
 			m.markSet(name)
 		}
 		e.fn(d, c, v)
 	}
+}
+
+// key returns the keyword path of name in block path.
+func (d *decoder) key(path, name string) string {
+	if path == "" {
+		return name
+	}
+	k, ok := d.keys[[2]string{path, name}]
+	if !ok {
+		if d.keys == nil {
+			d.keys = map[[2]string]string{}
+		}
+		k = path + "." + name
+		d.keys[[2]string{path, name}] = k
+	}
+	return k
 }
 
 // use records a keyword use.

@@ -22,6 +22,9 @@ const whitespace = " \t\f\r\v\n"
 // trailing blanks. cont reports a trailing '\' (kept in the text). unquoted
 // reports a double quote left open.
 func decomment(s string) (out string, cont, unquoted bool) {
+	if !strings.ContainsAny(s, "#!\"\\") {
+		return strings.Trim(s, " \t"), false, false
+	}
 	s = strings.TrimLeft(s, " \t")
 	var b strings.Builder
 	quote := false

@@ -141,6 +141,12 @@ func (r *runner) run() {
 				r.rt.m.ObserveLateness(now.Sub(r.armed))
 			}
 			r.armed = time.Time{}
+			// Adverts that arrived before the timer fired count first:
+			// after a stall (a starved CPU) both are ready at once, and
+			// a BACKUP must not take over from a master whose advert
+			// is already queued.
+			r.drainInbox()
+			now = time.Now()
 			acts = r.in.Tick(now)
 		case ev := <-r.inbox:
 			now = time.Now()
@@ -151,6 +157,19 @@ func (r *runner) run() {
 		}
 		r.do(now, acts)
 		r.publish()
+	}
+}
+
+// drainInbox handles every advert already queued, each as its own step.
+func (r *runner) drainInbox() {
+	for {
+		select {
+		case ev := <-r.inbox:
+			now := time.Now()
+			r.do(now, r.in.HandleAdvert(now, ev.src, &ev.adv))
+		default:
+			return
+		}
 	}
 }
 

@@ -661,3 +661,40 @@ func TestRuntimeInboxOverflow(t *testing.T) {
 		}
 	})
 }
+
+// After a stall (the goroutine held past its master-down deadline while
+// an advert arrived), the queued advert wins over the expired timer,
+// whichever the select picks first.
+func TestRuntimeStallNoFalseTakeover(t *testing.T) {
+	for i := range 20 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := &fakeWire{}
+				b := newNode(t, w, addrB, nodeOpts{cfg: withPrio(100)})
+				b.rt.Start()
+				defer b.stop(t)
+				peer, _ := NewInstance(testConfig(withPrio(150)), Options{LocalAddr: addrA})
+				msg, _ := peer.AppendAdvert(nil, 150, addrA, MulticastGroupIPv4)
+				advert := Packet{Src: addrA, Dst: MulticastGroupIPv4, HopLimit: TTL, Payload: msg}
+				synctest.Wait()
+				b.conn.ch <- advert
+				synctest.Wait()
+				r, _ := b.rt.runner("VI_1")
+				release := make(chan struct{})
+				r.control(func(time.Time) []Action { <-release; return nil })
+				time.Sleep(3 * time.Second) // the down timer (3.6s) expires during the stall
+				b.conn.ch <- advert
+				time.Sleep(time.Second)
+				synctest.Wait()
+				close(release)
+				synctest.Wait()
+				if v := metric(t, b.reg, "lbd_vrrp_transitions_total", "to", "MASTER"); v != 0 {
+					t.Fatalf("took over after the stall (%v transitions to MASTER)", v)
+				}
+				if s := b.status(t, "VI_1"); s.State != StateBackup {
+					t.Fatalf("%v (%v) after the stall", s.State, s.LastCause)
+				}
+			})
+		})
+	}
+}

@@ -5,7 +5,7 @@
 //
 // # The pure core
 //
-// Everything here so far is pure: no sockets, no goroutines, no clock.
+// The core is pure: no sockets, no goroutines, no clock.
 //
 //   - packet.go: Advert, Parse, Advert.AppendTo/Marshal (checksums as
 //     keepalived computes them), PeekVRID, ChecksumCompat.
@@ -19,6 +19,20 @@
 //     RoundAdvertInterval.
 //   - instance.go, state.go, timers.go: Instance, the state machine; State,
 //     Cause; SkewTime, MasterDownInterval.
+//
+// # The runtime
+//
+// runtime.go, runner.go, rx.go, announce.go and metrics.go implement the
+// contract below over small seams (Conn, Addresses, Announcer) that the
+// daemon fills with pkg/netutil's types: Runtime, one goroutine per
+// Instance, one reader per socket (demultiplexing by VRID and validating
+// against a snapshot of the instance's receive rules that the instance's
+// goroutine publishes), one pacer goroutine per GARP domain and family,
+// fault sources (SetFault), Metrics. Two choices differ from the text
+// below: IPv4 is sent without IP_HDRINCL (pkg/netutil sets TTL, TOS and
+// the per-packet source with socket options; Conn.WriteTo takes the
+// source), and time is the time package's, which testing/synctest
+// virtualizes in the runtime's tests.
 //
 // # What the runtime must do
 //

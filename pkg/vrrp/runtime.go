@@ -128,14 +128,13 @@ type RuntimeOptions struct {
 // goroutine is recovered, logged, counted (op "panic"), its VIPs removed,
 // and that instance alone stops, reported as FAULT.
 type Runtime struct {
-	log   *slog.Logger
-	m     *Metrics
-	opts  RuntimeOptions
-	ctx   context.Context
-	stop  context.CancelFunc
-	wg    sync.WaitGroup // readers and pacers
-	rwg   sync.WaitGroup // runners
-	start sync.Once
+	log  *slog.Logger
+	m    *Metrics
+	opts RuntimeOptions
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup // readers and pacers
+	rwg  sync.WaitGroup // runners
 
 	mu      sync.Mutex
 	runners map[string]*runner

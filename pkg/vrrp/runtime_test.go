@@ -698,3 +698,33 @@ func TestRuntimeStallNoFalseTakeover(t *testing.T) {
 		})
 	}
 }
+
+func TestRuntimeGARPRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &fakeWire{}
+		a := newNode(t, w, addrA, nodeOpts{cfg: func(c *Config) {
+			c.GARP.MasterRepeat = 1
+			c.GARP.MasterDelay = 0
+			c.GARP.MasterRefresh = 3 * time.Second
+			c.GARP.MasterRefreshRepeat = 2
+		}})
+		a.rt.Start()
+		defer a.stop(t)
+		for a.status(t, "VI_1").State != StateMaster {
+			time.Sleep(10 * time.Millisecond)
+		}
+		became := a.status(t, "VI_1").LastTransition
+		time.Sleep(10*time.Second - time.Millisecond)
+		synctest.Wait()
+		// One at the transition; then, with the advert that first comes
+		// more than 3s after the last burst, two more: at +4s and +8s.
+		var got []time.Duration
+		for _, x := range a.ann.list() {
+			got = append(got, x.at.Sub(became))
+		}
+		want := []time.Duration{0, 4 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second}
+		if !slices.Equal(got, want) {
+			t.Errorf("announcements at %v, want %v", got, want)
+		}
+	})
+}

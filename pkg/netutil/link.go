@@ -35,6 +35,12 @@ const netlinkTimeout = 10 * time.Second
 // netlink socket per call in the calling thread's namespace.
 type Host struct {
 	nl *netlink.Handle
+	// rt carries the route and rule requests this package encodes itself;
+	// ns is the namespace, entered to read and write its sysctls. Both are
+	// opened by OpenHost; a Host without them refuses those operations
+	// rather than act on another namespace.
+	rt *nlConn
+	ns *os.File
 }
 
 // perCall is a netlink handle without sockets of its own: every request
@@ -52,13 +58,33 @@ func OpenHost() (*Host, error) {
 		h.Close()
 		return nil, fmt.Errorf("open netlink: socket timeout: %w", err)
 	}
-	return &Host{nl: h}, nil
+	rt, err := openNLConn()
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("open netlink: %w", err)
+	}
+	ns, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		h.Close()
+		rt.close()
+		return nil, fmt.Errorf("open netlink: network namespace: %w", err)
+	}
+	return &Host{nl: h, rt: rt, ns: ns}, nil
 }
 
-// Close closes the netlink socket.
+// Close closes the netlink sockets.
 func (h *Host) Close() {
-	if h != nil && h.nl != nil {
+	if h == nil {
+		return
+	}
+	if h.nl != nil {
 		h.nl.Close()
+	}
+	if h.rt != nil {
+		h.rt.close()
+	}
+	if h.ns != nil {
+		h.ns.Close()
 	}
 }
 

@@ -34,6 +34,14 @@ func sysctl(tb testing.TB, n *testNS, key string) string {
 	return v
 }
 
+// setSysctl writes a sysctl of n (keys keep their dots: "vrrp.51").
+func setSysctl(tb testing.TB, n *testNS, key, value string) {
+	tb.Helper()
+	n.do(tb, func() error {
+		return os.WriteFile(filepath.Join("/proc/sys", key), []byte(value), 0)
+	})
+}
+
 // TestHostSysctlsInItsNamespace: a Host reads and writes the sysctls of
 // the namespace it was opened in, from whichever thread calls, and a Host
 // without a namespace handle refuses instead of acting on the caller's.

@@ -2,11 +2,14 @@ package netutil
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lbdproject/lbd/internal/netns"
+	"github.com/lbdproject/lbd/internal/testutil"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -398,5 +401,186 @@ func TestVRFTable(t *testing.T) {
 	}
 	if _, err := h.VRFTable("nosuch"); !errors.Is(err, ErrLinkNotFound) {
 		t.Fatalf("missing vrf: %v", err)
+	}
+}
+
+// TestRoutesRulesLikeKeepalived: the same static_routes and static_rules
+// lines, given to Debian's keepalived 2.2.7 in one namespace and
+// translated by hand into Route and Rule values for the managers in
+// another, leave the same kernel state (`ip -d route` and `ip -d rule`,
+// both families). The lines avoid what keepalived 2.2.7 gets wrong or
+// lacks: it refuses local routes (no host scope), lifts rtt/rttvar/rto_min
+// below 200ms, forces protocol keepalived on what it tracks, and does not know
+// ip_proto or tun_id.
+func TestRoutesRulesLikeKeepalived(t *testing.T) {
+	t.Parallel()
+	p := newPair(t)
+	testutil.RequireCommand(t, "keepalived")
+	names, err := LoadRTNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One configuration line and its translation.
+	type confLine struct {
+		conf  string
+		route *Route
+		rule  *Rule
+	}
+	var lines []confLine
+	eth := p.aIf.Index
+	addr := netip.MustParseAddr
+	route := func(conf string, r Route) { lines = append(lines, confLine{conf, &r, nil}) }
+	rule := func(conf string, r Rule) { lines = append(lines, confLine{conf, nil, &r}) }
+	table := func(s string) uint32 {
+		v, err := names.Table(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	withMetrics := func(r Route, kv ...string) Route {
+		for i := 0; i < len(kv); i += 2 {
+			if err := r.SetMetric(kv[i], kv[i+1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r
+	}
+	route("198.51.100.0/24 via 192.0.2.254 dev eth0",
+		Route{Dst: addrPrefix("198.51.100.0/24"), Via: addr("192.0.2.254"), IfIndex: eth})
+	route("198.51.101.0/24 table 6909 nexthop via 192.0.2.253 dev eth0 onlink weight 1 nexthop via 192.0.2.252 dev eth0 onlink weight 2",
+		Route{Dst: addrPrefix("198.51.101.0/24"), Table: 6909, Nexthops: []Nexthop{
+			{Via: addr("192.0.2.253"), IfIndex: eth, Weight: 1, Onlink: true},
+			{Via: addr("192.0.2.252"), IfIndex: eth, Weight: 2, Onlink: true}}})
+	route("198.51.102.0/24 dev eth0 table 6909 tos 0x04 scope link priority 12 mtu lock 1000 hoplimit 100 advmss 101 reordering 104 window 105 cwnd 106 ssthresh lock 107 realms 3/20 initcwnd 109 initrwnd 110 features ecn",
+		withMetrics(Route{Dst: addrPrefix("198.51.102.0/24"), IfIndex: eth, Table: 6909, TOS: 4, Scope: ScopeLink, Metric: 12, Realms: 3<<16 | 20},
+			"mtu", "lock 1000", "hoplimit", "100", "advmss", "101", "reordering", "104", "window", "105", "cwnd", "106",
+			"ssthresh", "lock 107", "initcwnd", "109", "initrwnd", "110", "features", "ecn"))
+	route("2001:db8:5::/64 dev eth0 table 6909 priority 12 mtu 1300 hoplimit 100 advmss 101 pref high",
+		withMetrics(Route{Dst: addrPrefix("2001:db8:5::/64"), IfIndex: eth, Table: 6909, Metric: 12, Pref: RoutePrefHigh},
+			"mtu", "1300", "hoplimit", "100", "advmss", "101"))
+	route("blackhole 203.0.113.0/24", Route{Type: RouteBlackhole, Dst: addrPrefix("203.0.113.0/24")})
+	route("unreachable 203.0.113.64/26 metric 5", Route{Type: RouteUnreachable, Dst: addrPrefix("203.0.113.64/26"), Metric: 5})
+	route("prohibit 2001:db8:6::/64", Route{Type: RouteProhibit, Dst: addrPrefix("2001:db8:6::/64")})
+	route("throw 203.0.113.128/26 table 100", Route{Type: RouteThrow, Dst: addrPrefix("203.0.113.128/26"), Table: 100})
+	route("2001:db8:7::/64 from 2001:db8:8::/64 via 2001:db8::fe dev eth0",
+		Route{Dst: addrPrefix("2001:db8:7::/64"), From: addrPrefix("2001:db8:8::/64"), Via: addr("2001:db8::fe"), IfIndex: eth})
+	route("198.51.104.0/24 via 192.0.2.254 quickack 1 congctl lock cubic fastopen_no_cookie 1 rtt 300ms rto_min 1s",
+		withMetrics(Route{Dst: addrPrefix("198.51.104.0/24"), Via: addr("192.0.2.254")},
+			"quickack", "1", "congctl", "lock cubic", "fastopen_no_cookie", "1", "rtt", "300ms", "rto_min", "1s"))
+	route("198.51.105.0/24 dev eth0", Route{Dst: addrPrefix("198.51.105.0/24"), IfIndex: eth})
+	route("198.51.106.0/24 via 192.0.2.254 metric 7",
+		Route{Dst: addrPrefix("198.51.106.0/24"), Via: addr("192.0.2.254"), Metric: 7})
+	route("198.51.106.0/24 via 192.0.2.253 metric 7",
+		Route{Dst: addrPrefix("198.51.106.0/24"), Via: addr("192.0.2.253"), Metric: 7})
+	route("198.51.106.0/24 via 192.0.2.252 metric 7 append",
+		Route{Dst: addrPrefix("198.51.106.0/24"), Via: addr("192.0.2.252"), Metric: 7, Mode: RouteAppend})
+	route("198.51.107.0/24 nexthop via 192.0.2.250 realms 4 nexthop via 192.0.2.251",
+		Route{Dst: addrPrefix("198.51.107.0/24"), Nexthops: []Nexthop{{Via: addr("192.0.2.250"), Realms: 4}, {Via: addr("192.0.2.251")}}})
+	rule("from 192.0.2.0/24 table 1 preference 100",
+		Rule{Family: FamilyIPv4, From: addrPrefix("192.0.2.0/24"), Table: 1, Priority: ptr[uint32](100)})
+	rule("from 198.51.100.0/24 to 198.51.101.0/26 table 100 iif eth0 oif lo tos 0x04 fwmark 24/12 preference 101 realms 30/20",
+		Rule{Family: FamilyIPv4, From: addrPrefix("198.51.100.0/24"), To: addrPrefix("198.51.101.0/26"), Table: 100,
+			IIf: "eth0", OIf: "lo", TOS: 4, FWMark: ptr[uint32](24), FWMask: ptr[uint32](12), Priority: ptr[uint32](101), Realms: 30<<16 | 20})
+	rule("not from 198.51.102.0/24 goto 200 preference 102",
+		Rule{Family: FamilyIPv4, Not: true, From: addrPrefix("198.51.102.0/24"), Action: RuleGoto, Goto: 200, Priority: ptr[uint32](102)})
+	rule("to 2001:db8:1:2::/64 from 2001:db8:2::/64 table 6908 uidrange 10000-19999 preference 103",
+		Rule{Family: FamilyIPv6, To: addrPrefix("2001:db8:1:2::/64"), From: addrPrefix("2001:db8:2::/64"), Table: 6908,
+			UIDRange: &UIDRange{10000, 19999}, Priority: ptr[uint32](103)})
+	rule("to 2001:db8:3::/64 l3mdev sport 10-20 dport 20-30 preference 104",
+		Rule{Family: FamilyIPv6, To: addrPrefix("2001:db8:3::/64"), L3MDev: true,
+			SPort: &PortRange{10, 20}, DPort: &PortRange{20, 30}, Priority: ptr[uint32](104)})
+	rule("from all blackhole preference 105", Rule{Family: FamilyIPv4, Action: RuleBlackhole, Priority: ptr[uint32](105)})
+	rule("from all unreachable preference 106", Rule{Family: FamilyIPv4, Action: RuleUnreachable, Priority: ptr[uint32](106)})
+	// keepalived 2.2.7 reads "inet6 prohibit" as a rule without action.
+	rule("from ::/0 prohibit preference 107", Rule{Family: FamilyIPv6, From: addrPrefix("::/0"), Action: RuleProhibit, Priority: ptr[uint32](107)})
+	rule("from all nop preference 108", Rule{Family: FamilyIPv4, Action: RuleNop, Priority: ptr[uint32](108)})
+	rule("from 192.0.2.0/24 table main suppress_prefixlength 0 preference 109",
+		Rule{Family: FamilyIPv4, From: addrPrefix("192.0.2.0/24"), Table: table("main"), SuppressPrefixLen: ptr(0), Priority: ptr[uint32](109)})
+	rule("from 192.0.2.0/24 table main suppress_ifgroup 5 preference 110",
+		Rule{Family: FamilyIPv4, From: addrPrefix("192.0.2.0/24"), Table: table("main"), SuppressIfGroup: ptr[uint32](5), Priority: ptr[uint32](110)})
+
+	var routes, rules []string
+	for _, l := range lines {
+		if l.route != nil {
+			routes = append(routes, "\t\t"+l.conf)
+		} else {
+			rules = append(rules, "\t\t"+l.conf)
+		}
+	}
+	netns.Keepalived(t, p.b.h, fmt.Sprintf(`global_defs {
+	router_id b
+}
+static_routes {
+%s
+}
+static_rules {
+%s
+}
+vrrp_instance V {
+	state BACKUP
+	interface %s
+	virtual_router_id 9
+	priority 100
+	virtual_ipaddress {
+		192.0.2.200/24
+	}
+}
+`, strings.Join(routes, "\n"), strings.Join(rules, "\n"), p.bName), netns.KeepalivedOptions{VRRPOnly: true})
+
+	h := openHost(t, p.a)
+	rm, um := NewRouteManager(h, nil), NewRuleManager(h, nil)
+	for _, l := range lines {
+		var err error
+		if l.route != nil {
+			_, err = rm.Add(*l.route)
+		} else {
+			_, err = um.Add(*l.rule)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", l.conf, err)
+		}
+	}
+	show := func(n *testNS) string {
+		var out []string
+		for _, fam := range []string{"-4", "-6"} {
+			for _, args := range [][]string{{"route", "show", "table", "all"}, {"rule", "show"}} {
+				for _, line := range strings.Split(n.ip(t, append([]string{fam, "-d"}, args...)...), "\n") {
+					if line = strings.TrimSpace(line); line == "" || strings.Contains(line, "proto kernel") ||
+						strings.Contains(line, "192.0.2.200") || strings.HasPrefix(line, "local ") ||
+						strings.Contains(line, "fe80::/64") || strings.Contains(line, "multicast ff00::/8") {
+						continue
+					}
+					out = append(out, fam+" "+line)
+				}
+			}
+		}
+		// Unsorted: the order of routes to one destination (prepend,
+		// append) and of nexthops is part of the state.
+		return strings.Join(out, "\n")
+	}
+	// keepalived installs its lines at startup, asynchronously: wait for
+	// its state to match ours (ours is in place once Add returns), and
+	// show the difference if it never does.
+	ours := show(p.a)
+	if err := netns.Poll(failsafe, func() error {
+		if show(p.b) != ours {
+			return errors.New("differs")
+		}
+		return nil
+	}); err != nil {
+		if diff := cmp.Diff(strings.Split(show(p.b), "\n"), strings.Split(ours, "\n")); diff != "" {
+			t.Fatalf("kernel state (-keepalived +lbd):\n%s", diff)
+		}
+	}
+	t.Logf("identical:\n%s", ours)
+	if err := rm.RemoveAll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := um.RemoveAll(); err != nil {
+		t.Fatal(err)
+	}
+	if left := show(p.a); left != "" {
+		t.Fatalf("left after RemoveAll:\n%s", left)
 	}
 }

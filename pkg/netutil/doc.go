@@ -1,7 +1,8 @@
 // Package netutil performs the host side effects VRRP needs, and nothing
 // else: raw VRRP sockets (IP protocol 112), virtual addresses through
-// netlink, gratuitous ARP and unsolicited Neighbor Advertisements, and link
-// lookups and link/address event subscriptions.
+// netlink, gratuitous ARP and unsolicited Neighbor Advertisements, link
+// lookups and link/address event subscriptions, VMAC interfaces, and
+// virtual and static routes and rules.
 //
 // It knows no VRRP message format and imports nothing of lbd: pkg/vrrp
 // declares the small interfaces it needs and the types here satisfy them,
@@ -61,4 +62,69 @@
 // re-adds them as master), treating them as leftovers of a previous run;
 // [VIPManager.Adopt] lets the daemon do the same for addresses it knows
 // are its own leftovers.
+//
+// # VMAC interfaces
+//
+// [VMACManager] makes what keepalived 2.2.7 makes for use_vmac
+// (vrrp_vmac.c, vrrp_if_config.c; compared setting by setting with the
+// real keepalived in TestVMACLikeKeepalived): a macvlan in private mode
+// on the instance's interface, named vmac_prefix.VRID ("vrrp.51"; a
+// clashing later instance gets "vrrp6.51" for IPv6, "vrrp1.51" for
+// IPv4, see [VMACName]), with MAC 00:00:5e:00:01:VRID or, for IPv6,
+// 00:00:5e:00:02:VRID, and addr_gen_mode none. Private mode is the point:
+// the other router's adverts come from the same virtual MAC, and the
+// kernel delivers a frame from a local macvlan's MAC to that macvlan
+// only, so a backup hears the master on its VMAC (TestVMACAdverts).
+// Adverts are sent and received on the VMAC, or on the base with
+// vmac_xmit_base: [VMAC.AdvertIndex]. An IPv4 VMAC carries only VIPs, so
+// its VRRP socket needs the base's primary address as source, as
+// keepalived sends; an IPv6 VMAC gets the base's link-local address
+// (nodad, deprecated; one made from the base's MAC if the base has none)
+// and sends from it. Sysctls and their restoring are on [VMACManager].
+// A VMAC left by a previous run with the right base and MAC is adopted
+// (and set up again: keepalived 2.2.7 leaves an adopted VMAC down), a
+// stale one with another VRID's MAC is replaced, anything else of that
+// name is an error and untouched. Deviations from keepalived 2.2.7, all
+// seen on its VMACs: lbd sets arp_ignore=1 on IPv6 VMACs too (keepalived's
+// answer ARP for the host's IPv4 addresses with the IPv6 virtual MAC),
+// and restores the base's arp_ignore and arp_filter when the base's last
+// IPv4 VMAC goes (keepalived 2.2.7 leaves them at 1). No nftables: the
+// IGMP/MLD filtering keepalived adds on VMACs is not done here.
+//
+// # Routes and rules
+//
+// [Route] and [Rule] carry every attribute of keepalived's
+// virtual_routes, static_routes, virtual_rules and static_rules that
+// netlink can express, encoded here (the netlink library lacks an IPv6
+// route's source prefix, RTA_PREF, RTA_EXPIRES, most metric locks,
+// nexthop realms and FRA_L3MDEV) and sent on the [Host]'s own socket; a
+// refusal comes back as a [KernelError] with the kernel's extended-ack
+// reason. As keepalived: protocol "keepalived" (18) unless given, routes
+// prepended unless "append" (or "add": [RouteExclusive]), and global
+// scope for a unicast route without gateway (iproute2 would say link).
+// Unlike keepalived 2.2.7, local and nat routes get host scope (keepalived
+// sends global, which the kernel refuses), rtt, rttvar and rto_min keep
+// the value given (keepalived lifts them to 200ms), and an IPv4 route may
+// have an IPv6 gateway (RTA_VIA). TestRoutesRulesLikeKeepalived checks
+// that the same lines leave the same kernel state under both. Not
+// supported: encap (lightweight tunnels) and ttl-propagate (MPLS); a
+// route's vrf resolves to a table with [Host.VRFTable].
+// [RouteManager] and [RuleManager] remove only what they added: a route
+// or rule identical to one already there is foreign.
+//
+// # From pkg/config
+//
+// The daemon's translation is mechanical: names (table, protocol, scope,
+// realms, tos, suppress_ifgroup) through [RTNames]; route type, pref, rule
+// action, ports, uidrange and ipproto through [ParseRouteType],
+// [ParseRoutePref], [ParseRuleAction], [ParsePortRange],
+// [ParseUIDRange] and [ParseIPProto]; each entry of Route.Metrics with
+// [Route.SetMetric] (it takes "expires" too); dev to an ifindex with
+// [Host.LinkByName]; Append to [RouteAppend]; FromAll/ToAll to zero
+// prefixes; use_vmac's name with [VMACName] and its MAC with
+// [ParseVMACAddr]. Every error names the attribute, for a file:line
+// warning.
+//
+// None of this is on a hot path: no benchmarks for VMACs, routes or
+// rules.
 package netutil

@@ -2,6 +2,7 @@ package netutil
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -42,6 +43,19 @@ func VirtualMAC(vrid uint8, family Family) net.HardwareAddr {
 func isVirtualRouterMAC(mac net.HardwareAddr) bool {
 	return len(mac) == ethAddrLen && mac[0] == 0 && mac[1] == 0 && mac[2] == 0x5e && mac[3] == 0 &&
 		(mac[4] == 0x01 || mac[4] == 0x02)
+}
+
+// ParseVMACAddr reads use_vmac's MAC address: six octets, or five with
+// vrid as the sixth (keepalived.conf(5), use_vmac).
+func ParseVMACAddr(s string, vrid uint8) (net.HardwareAddr, error) {
+	if strings.Count(s, ":") == 4 {
+		s += ":" + strconv.FormatUint(uint64(vrid), 16)
+	}
+	mac, err := net.ParseMAC(s)
+	if err != nil || len(mac) != ethAddrLen {
+		return nil, fmt.Errorf("bad vmac address %q", s)
+	}
+	return mac, nil
 }
 
 // VMACName returns keepalived's name for a VMAC: PREFIX.VRID, or with a
@@ -327,6 +341,10 @@ func (m *VMACManager) Ensure(o VMACOptions) (VMAC, VMACResult, error) {
 		XmitBase:  o.XmitBase,
 	}
 	rec := m.owned[name]
+	level := slog.LevelDebug // Ensure again of one of ours: nothing new
+	if rec == nil || result != VMACAdopted {
+		level = slog.LevelInfo
+	}
 	if rec == nil {
 		rec = &vmacRecord{}
 		m.owned[name] = rec
@@ -335,8 +353,8 @@ func (m *VMACManager) Ensure(o VMACOptions) (VMAC, VMACResult, error) {
 	if err := m.configure(rec, o, link, base); err != nil {
 		return VMAC{}, 0, fmt.Errorf("ensure vmac %s: %w", name, err)
 	}
-	m.log.Info("vmac "+result.String(), "ifname", name, "ifindex", rec.v.Index, "mac", mac.String(),
-		"base", base.Attrs().Name, "family", o.Family.String())
+	m.log.Log(context.Background(), level, "vmac "+result.String(), "ifname", name, "ifindex", rec.v.Index,
+		"mac", mac.String(), "base", base.Attrs().Name, "family", o.Family.String())
 	return rec.v, result, nil
 }
 

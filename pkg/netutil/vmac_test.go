@@ -653,3 +653,26 @@ vrrp_instance V6 {
 		}
 	}
 }
+
+func TestParseVMACAddr(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		s    string
+		vrid uint8
+		want string
+	}{
+		{"02:11:22:33:44:55", 9, "02:11:22:33:44:55"},
+		{"02:11:22:33:44", 61, "02:11:22:33:44:3d"},
+		{"00:00:5e:00:01", 255, "00:00:5e:00:01:ff"},
+	} {
+		got, err := ParseVMACAddr(tc.s, tc.vrid)
+		if err != nil || got.String() != tc.want {
+			t.Errorf("ParseVMACAddr(%q, %d) = %v, %v; want %s", tc.s, tc.vrid, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "02:11:22:33", "02:11:22:33:44:55:66:77", "zz:11:22:33:44"} {
+		if _, err := ParseVMACAddr(bad, 1); err == nil {
+			t.Errorf("ParseVMACAddr(%q) accepted", bad)
+		}
+	}
+}

@@ -520,6 +520,32 @@ vrrp_instance V6 {
 	check("V6.AdvertIntervalField", v6.AdvertIntervalField(), 50)
 }
 
+// TestPriorityAndStateDerivation checks keepalived's derivation of a
+// missing priority or state, the one lbd run's engine applies (pkg/vrrp
+// Normalize), so that lbd check --json shows what runs.
+func TestPriorityAndStateDerivation(t *testing.T) {
+	tests := []struct {
+		extra     []string
+		wantPrio  int
+		wantState State
+	}{
+		{nil, 100, StateBackup},
+		{[]string{"state MASTER"}, 255, StateMaster},
+		{[]string{"state BACKUP"}, 100, StateBackup},
+		{[]string{"state MASTER", "priority 150"}, 150, StateMaster},
+		{[]string{"priority 255"}, 255, StateMaster},
+		{[]string{"priority 255", "state BACKUP"}, 255, StateBackup},
+		{[]string{"priority 254"}, 254, StateBackup},
+	}
+	for _, tt := range tests {
+		c := mustParse(t, instance("VI_1", "eth0", 1, "10.0.0.1", tt.extra...))
+		v := c.Instances[0]
+		if v.Priority != tt.wantPrio || v.State != tt.wantState {
+			t.Errorf("%q: priority %d, state %v; want %d, %v", tt.extra, v.Priority, v.State, tt.wantPrio, tt.wantState)
+		}
+	}
+}
+
 func TestAdvertIntervalOnWire(t *testing.T) {
 	tests := []struct {
 		version int

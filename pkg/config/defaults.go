@@ -27,6 +27,7 @@ const (
 	DefaultRlimitRTTime         = 10000 * time.Microsecond
 	DefaultUmask                = 0o022
 	DefaultPriority             = 100
+	PriorityOwner               = 255 // the address owner's priority
 	DefaultAdvertInt            = time.Second
 	DefaultUnicastTTL           = 255
 	DefaultScriptInterval       = time.Second
@@ -199,8 +200,17 @@ func checkerSMTPAlert(g *GlobalDefs) (bool, bool) {
 func applyInstanceDefaults(c *Config, x *nameIndex, v *VRRPInstance, diag *diagSink) {
 	g := &c.Global
 	s := &v.setFields
+	// keepalived's derivation (vrrp_complete_instance), which lbd run's
+	// engine applies too: no priority is 255 with state MASTER, else 100;
+	// no state is MASTER for priority 255, else BACKUP.
 	if !s.IsSet("priority") {
 		v.Priority = DefaultPriority
+		if s.IsSet("state") && v.State == StateMaster {
+			v.Priority = PriorityOwner
+		}
+	}
+	if !s.IsSet("state") && v.Priority == PriorityOwner {
+		v.State = StateMaster
 	}
 	if !s.IsSet("advert_int") {
 		v.AdvertInt = DefaultAdvertInt

@@ -235,7 +235,7 @@ vrrp_sync_group G3 {
 		},
 		{
 			name: "strict mode",
-			conf: "global_defs {\n vrrp_strict\n}\n" + instance("VI_1", "eth0", 1, "10.0.0.1", "state MASTER", "unicast_peer {", "10.0.0.2", "}",
+			conf: "global_defs {\n vrrp_strict\n}\n" + instance("VI_1", "eth0", 1, "10.0.0.1", "state MASTER", "priority 100", "unicast_peer {", "10.0.0.2", "}",
 				"preempt_delay 5", "accept", "garp_master_repeat 3", "higher_prio_send_advert", "authentication {", "auth_type PASS", "auth_pass x", "}") +
 				instance("VI_2", "eth0", 2, "2001:db8::1") + instance("VI_3", "eth0", 3, ""),
 			want: []string{
@@ -246,9 +246,9 @@ vrrp_sync_group G3 {
 				"test.conf:4: vrrp_instance VI_1: strict mode does not allow accept with VRRPv2",
 				"test.conf:4: vrrp_instance VI_1: strict mode does not allow gratuitous ARP repeats",
 				"test.conf:4: vrrp_instance VI_1: strict mode does not allow higher_prio_send_advert",
-				"test.conf:15: vrrp_instance VI_1: strict mode does not allow authentication",
-				"test.conf:27: vrrp_instance VI_2: strict mode needs the first IPv6 VIP to be link-local",
-				"test.conf:30: vrrp_instance VI_3: strict mode needs at least one virtual_ipaddress",
+				"test.conf:16: vrrp_instance VI_1: strict mode does not allow authentication",
+				"test.conf:28: vrrp_instance VI_2: strict mode needs the first IPv6 VIP to be link-local",
+				"test.conf:31: vrrp_instance VI_3: strict mode needs at least one virtual_ipaddress",
 			},
 		},
 		{

@@ -99,6 +99,10 @@ type InstanceStatus struct {
 	FaultDetail    string     `json:"fault_detail,omitempty"`
 	Faults         []string   `json:"faults,omitempty"`
 
+	// PreemptDelayUntil is set while preempt_delay runs: a BACKUP that
+	// follows a lower-priority master until then.
+	PreemptDelayUntil *time.Time `json:"preempt_delay_until,omitempty"`
+
 	Counters Counters `json:"counters"`
 }
 
@@ -185,6 +189,10 @@ func instanceStatus(s vrrp.InstanceStatus) InstanceStatus {
 	if !s.LastTransition.IsZero() {
 		t := s.LastTransition.Round(0)
 		out.LastTransition = &t
+	}
+	if !s.PreemptDelayUntil.IsZero() {
+		t := s.PreemptDelayUntil.Round(0)
+		out.PreemptDelayUntil = &t
 	}
 	return out
 }

@@ -14,6 +14,9 @@
 // cancellation (SIGTERM/SIGINT) stop every instance as keepalived does
 // (priority-0 advert, VIPs removed) and remove the run files.
 //
+// global_defs vrrp_rt_priority and vrrp_rlimit_rttime put every thread
+// under SCHED_RR before the instances start (pkg/realtime).
+//
 // Datapath: --datapath is validated, but until the XDP integration lands
 // VRRP runs on raw sockets everywhere and every interface reports tier
 // "none". Not applied yet (logged at startup): tracking, notify scripts,
@@ -38,6 +41,7 @@ import (
 
 	"github.com/lbdproject/lbd/pkg/config"
 	"github.com/lbdproject/lbd/pkg/netutil"
+	"github.com/lbdproject/lbd/pkg/realtime"
 	"github.com/lbdproject/lbd/pkg/vrrp"
 )
 
@@ -159,6 +163,18 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	// vrrp_rt_priority: every thread SCHED_RR before the timers start. A
+	// failure is logged and lbd runs on, as keepalived does.
+	sched, err := realtime.Apply(realtime.Options{
+		Priority:   cfg.Global.VRRPRTPriority,
+		RTTime:     cfg.Global.VRRPRlimitRTTime,
+		Logger:     log,
+		Registerer: reg,
+	})
+	if err != nil {
+		log.Error("vrrp_rt_priority: real-time scheduling not applied; VRRP timers may run late on a busy host", "error", err)
+	}
+	defer sched.Close()
 	var metricsSrv *http.Server
 	if d.opts.MetricsAddr != "" {
 		ln, err := net.Listen("tcp", d.opts.MetricsAddr)

@@ -1,0 +1,214 @@
+package daemon_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lbdproject/lbd/internal/daemontest"
+	"github.com/lbdproject/lbd/internal/netns"
+	"github.com/lbdproject/lbd/internal/testutil"
+)
+
+// Interoperation with a real peer: Debian's keepalived on k1, lbd on k2,
+// one configuration text for both (only the priority differs). For each
+// protocol variant and each priority order: the right side becomes
+// master and the other follows it (both say so, and the client finds the
+// VIP on the master's MAC); the master stops (SIGTERM: priority 0) and
+// the other takes over; the master comes back and preempts.
+
+type interopVariant struct {
+	name    string
+	vip     string
+	v6      bool
+	version int // 0: keepalived's default (2)
+	auth    bool
+	unicast bool
+}
+
+func interopVariants() []interopVariant {
+	return []interopVariant{
+		{name: "v2_ipv4_pass", vip: "192.0.2.100", auth: true},
+		{name: "v2_ipv4_unicast", vip: "192.0.2.100", unicast: true},
+		{name: "v3_ipv4", vip: "192.0.2.100", version: 3},
+		{name: "v3_ipv4_unicast", vip: "192.0.2.100", version: 3, unicast: true},
+		{name: "v3_ipv6", vip: "2001:db8::100", v6: true, version: 3},
+		{name: "v3_ipv6_unicast", vip: "2001:db8::100", v6: true, version: 3, unicast: true},
+	}
+}
+
+// addrs of k1 (keepalived) and k2 (lbd) in newLAN.
+func (v interopVariant) addrs() (ka, lbd string) {
+	if v.v6 {
+		return "2001:db8::1", "2001:db8::2"
+	}
+	return "192.0.2.1", "192.0.2.2"
+}
+
+// conf is the vrrp_instance both sides run; self and peer matter for
+// unicast only.
+func (v interopVariant) conf(prio int, self, peer string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "vrrp_instance VI_X {\n  interface eth0\n  state BACKUP\n  virtual_router_id 60\n  priority %d\n  advert_int 1\n", prio)
+	if v.version != 0 {
+		fmt.Fprintf(&b, "  version %d\n", v.version)
+	}
+	if v.auth {
+		b.WriteString("  authentication {\n    auth_type PASS\n    auth_pass s3cret\n  }\n")
+	}
+	if v.unicast {
+		fmt.Fprintf(&b, "  unicast_src_ip %s\n  unicast_peer {\n    %s\n  }\n", self, peer)
+	}
+	plen := 24
+	if v.v6 {
+		plen = 64
+	}
+	fmt.Fprintf(&b, "  virtual_ipaddress {\n    %s/%d\n  }\n}\n", v.vip, plen)
+	return b.String()
+}
+
+// kaNode is keepalived on k1, restartable.
+type kaNode struct {
+	t    *testing.T
+	host *netns.Host
+	conf string
+	proc *netns.KeepalivedProc
+}
+
+func (k *kaNode) start() {
+	k.t.Helper()
+	k.proc = netns.Keepalived(k.t, k.host, k.conf, netns.KeepalivedOptions{VRRPOnly: true})
+}
+
+// wait waits until keepalived has logged entering state at least n times
+// since it started.
+func (k *kaNode) wait(state string, n int, timeout time.Duration) {
+	k.t.Helper()
+	line := "(VI_X) Entering " + state + " STATE"
+	err := netns.Poll(timeout, func() error {
+		if c := strings.Count(k.proc.Log(), line); c < n {
+			if ok, err := k.proc.Exited(); ok {
+				return netns.Permanent(fmt.Errorf("keepalived exited (%v)", err))
+			}
+			return fmt.Errorf("%q logged %d times, want %d", line, c, n)
+		}
+		return nil
+	})
+	if err != nil {
+		k.t.Fatalf("keepalived: %v\n%s", err, k.proc.Log())
+	}
+}
+
+func (k *kaNode) count(state string) int {
+	return strings.Count(k.proc.Log(), "(VI_X) Entering "+state+" STATE")
+}
+
+func TestKeepalivedInteropMatrix(t *testing.T) {
+	testutil.RequireCommand(t, "keepalived")
+	for _, v := range interopVariants() {
+		for _, lbdHigh := range []bool{true, false} {
+			name := v.name + "/keepalived_master"
+			if lbdHigh {
+				name = v.name + "/lbd_master"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				runInterop(t, v, lbdHigh)
+			})
+		}
+	}
+}
+
+func runInterop(t *testing.T, v interopVariant, lbdHigh bool) {
+	l := newLAN(t)
+	if v.v6 {
+		for _, h := range []*netns.Host{l.k1, l.k2, l.client} {
+			h.WaitLinkLocal("eth0", 10*time.Second)
+		}
+	}
+	kaAddr, lbdAddr := v.addrs()
+	kaPrio, lbdPrio := 200, 100
+	if lbdHigh {
+		kaPrio, lbdPrio = 100, 200
+	}
+	// The address lbd shows for keepalived as master: its unicast source,
+	// its link-local for IPv6 multicast, else its address.
+	kaShown := kaAddr
+	if v.v6 && !v.unicast {
+		kaShown = l.k1.WaitLinkLocal("eth0", time.Second).WithZone("").String()
+	}
+
+	ka := &kaNode{t: t, host: l.k1, conf: v.conf(kaPrio, kaAddr, lbdAddr)}
+	lbdConf := v.conf(lbdPrio, lbdAddr, kaAddr)
+	ka.start()
+	n := daemontest.Start(t, l.k2, lbdConf)
+
+	// Election.
+	if lbdHigh {
+		waitState(t, n, "VI_X", "MASTER", 20*time.Second)
+		ka.wait("BACKUP", 1, 10*time.Second)
+		owner(t, l.client, v.vip, l.k2, 10*time.Second)
+		if c := ka.count("MASTER"); c != 0 {
+			t.Errorf("keepalived (lower priority) entered MASTER %d times", c)
+		}
+	} else {
+		ka.wait("MASTER", 1, 20*time.Second)
+		netns.Eventually(t, 15*time.Second, "lbd following keepalived", func() error {
+			s, err := n.Instance("VI_X")
+			if err != nil {
+				return err
+			}
+			if s.State != "BACKUP" || s.MasterAddress != kaShown || s.MasterPriority != kaPrio || s.Counters.AdvertsReceived == 0 {
+				return fmt.Errorf("lbd %s following %s priority %d, %d adverts received", s.State, s.MasterAddress, s.MasterPriority, s.Counters.AdvertsReceived)
+			}
+			return nil
+		})
+		owner(t, l.client, v.vip, l.k1, 10*time.Second)
+		if v := transitionsTo(t, n, "VI_X", "MASTER"); v != 0 {
+			t.Errorf("lbd (lower priority) went MASTER %v times", v)
+		}
+	}
+
+	// The master stops (priority 0); the other takes over.
+	if lbdHigh {
+		if err := n.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		ka.wait("MASTER", 1, 10*time.Second)
+		owner(t, l.client, v.vip, l.k1, 10*time.Second)
+	} else {
+		if err := ka.proc.Stop(); err != nil {
+			t.Fatalf("keepalived stop: %v", err)
+		}
+		waitState(t, n, "VI_X", "MASTER", 10*time.Second)
+		if got := lastReason(t, n, "VI_X"); got != "priority_zero_received" {
+			t.Errorf("lbd took over for %s, want priority_zero_received", got)
+		}
+		owner(t, l.client, v.vip, l.k2, 10*time.Second)
+	}
+
+	// The master comes back and preempts.
+	if lbdHigh {
+		n = daemontest.Start(t, l.k2, lbdConf)
+		waitState(t, n, "VI_X", "MASTER", 20*time.Second)
+		if got := lastReason(t, n, "VI_X"); got != "preempted" {
+			t.Errorf("lbd came back as master for %s, want preempted", got)
+		}
+		ka.wait("BACKUP", 2, 10*time.Second) // init, then giving way
+		owner(t, l.client, v.vip, l.k2, 10*time.Second)
+	} else {
+		ka.start()
+		ka.wait("MASTER", 1, 20*time.Second)
+		waitState(t, n, "VI_X", "BACKUP", 10*time.Second)
+		if got := lastReason(t, n, "VI_X"); got != "higher_priority_advert" {
+			t.Errorf("lbd gave way for %s, want higher_priority_advert", got)
+		}
+		owner(t, l.client, v.vip, l.k1, 10*time.Second)
+	}
+	if m, err := n.Metrics(); err == nil {
+		if d := m.Sum("lbd_vrrp_packets_dropped_total"); d != 0 {
+			t.Errorf("lbd dropped %v of keepalived's packets", d)
+		}
+	}
+}

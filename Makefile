@@ -55,6 +55,10 @@ install: build
 deps:
 	@scripts/deps.sh
 
+# As root: builds lbd and shows a VRRP failover in network namespaces.
+demo:
+	@scripts/demo.sh
+
 # VM tests: Debian's kernel under qemu for what the host kernel lacks (IPVS,
 # ipip, an older BPF verifier). Packages to run: tests/vm/packages.
 vm-test: deps

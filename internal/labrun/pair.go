@@ -103,17 +103,29 @@ type Node struct {
 	ka     *netns.KeepalivedProc
 }
 
-// NewNode prepares a node; Start runs it. lbdBin is the lbd binary (for
-// LBD).
+// NewNode prepares a node running configuration text conf; Start runs
+// it. lbdBin is the lbd binary (for LBD).
 func NewNode(tb testing.TB, impl Impl, h *netns.Host, id, conf, lbdBin string) *Node {
-	n := &Node{Impl: impl, Host: h, ID: id, tb: tb, bin: lbdBin, conf: conf}
 	dir := tb.TempDir()
-	n.path = filepath.Join(dir, "keepalived.conf")
-	n.runDir = filepath.Join(dir, "run")
-	if err := os.WriteFile(n.path, []byte(conf), 0o644); err != nil {
+	path := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		tb.Fatalf("node %s: %v", id, err)
 	}
-	return n
+	return &Node{Impl: impl, Host: h, ID: id, tb: tb, bin: lbdBin, conf: conf, path: path, runDir: filepath.Join(dir, "run")}
+}
+
+// NewNodeFile is NewNode with the configuration file at path, which lbd
+// reads in place.
+func NewNodeFile(tb testing.TB, impl Impl, h *netns.Host, id, path, lbdBin string) *Node {
+	conf, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("node %s: %v", id, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		tb.Fatalf("node %s: %v", id, err)
+	}
+	return &Node{Impl: impl, Host: h, ID: id, tb: tb, bin: lbdBin, conf: string(conf), path: abs, runDir: filepath.Join(tb.TempDir(), "run")}
 }
 
 // ConfigPath is the node's configuration file.

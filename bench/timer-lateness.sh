@@ -9,7 +9,8 @@
 # lbd_vrrp_timer_lateness_seconds histograms are scraped before and after
 # the loaded window; the difference gives p50/p99/p99.9 (linear inside a
 # bucket, as Prometheus' histogram_quantile). False takeovers are the
-# backup's transitions to MASTER during the window.
+# backup's transitions to MASTER during the window. Three runs: idle
+# (no hogs), loaded, loaded with vrrp_rt_priority.
 #
 # Usage (root): bench/timer-lateness.sh [DURATION] [RT_PRIORITY]
 #   DURATION     seconds of load per run (default 30)
@@ -133,9 +134,14 @@ quantiles() {
 		}'
 }
 
-run() { # $1: rt priority (0: none); prints one table row
-	local rt=$1 label="SCHED_OTHER (no vrrp_rt_priority)"
+run() { # $1: rt priority (0: none), $2: number of hogs; prints one table row
+	local rt=$1 nhogs=$2 label="SCHED_OTHER (no vrrp_rt_priority)"
 	[ "$rt" -gt 0 ] && label="SCHED_RR $rt (vrrp_rt_priority $rt)"
+	if [ "$nhogs" -eq 0 ]; then
+		label="idle, $label"
+	else
+		label="$nhogs hogs, $label"
+	fi
 	lab
 	config "$rt" >"$work/keepalived.conf"
 	for h in a b; do
@@ -158,7 +164,7 @@ run() { # $1: rt priority (0: none); prints one table row
 	buckets >"$work/before"
 	local up_b
 	up_b=$(transitions b MASTER)
-	for i in $(seq "$hogs"); do
+	for ((i = 0; i < nhogs; i++)); do
 		sh -c 'while :; do :; done' &
 		hogpids+=($!)
 	done
@@ -171,9 +177,10 @@ run() { # $1: rt priority (0: none); prints one table row
 	work=$(mktemp -d /tmp/lbd-lateness-XXXXXX)
 }
 
-echo "Timer lateness at advert_int 0.01 under load ($hogs CPU hogs on $(nproc) CPUs, ${duration}s per run), both nodes' VRRP timers:"
+echo "Timer lateness at advert_int 0.01 ($(nproc) CPUs, ${duration}s per run; hogs: busy shell loops), both nodes' VRRP timers:"
 echo
-echo "| scheduling | timers | p50 | p99 | p99.9 | false takeovers |"
+echo "| load, scheduling | timers | p50 | p99 | p99.9 | false takeovers |"
 echo "|---|---|---|---|---|---|"
-run 0
-run "$rtprio"
+run 0 0
+run 0 "$hogs"
+run "$rtprio" "$hogs"

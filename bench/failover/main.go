@@ -3,10 +3,18 @@
 // of two nodes and a client on one bridge (internal/labrun); n1 (priority
 // 200) is master, n2 (100) backup; the client sends a UDP datagram to the
 // VIP every millisecond and the nodes' echo servers answer with their
-// name. The fault takes n1 away; the failover time is from the fault to
-// the first answer from n2 at the client. n1 then comes back, preempts,
-// and the next repetition starts. It prints a Markdown table of min,
-// median and max per advert_int and implementation.
+// name. The fault takes n1 away at a random moment between two of its
+// adverts; the failover time is from the fault to the first answer from
+// n2 at the client. n1 then comes back, preempts, and the next repetition
+// starts. It prints a Markdown table of min, median and max per
+// advert_int and implementation.
+//
+// The protocol alone makes the failover time vary by one advert interval:
+// n2's master-down timer started at n1's last advert, up to one interval
+// before the fault. The client also records n1's adverts, so the table
+// shows, too, how long after the master-down interval had run out (from
+// n1's last advert) the VIP answered: what the implementation adds (timer
+// lateness, VIP and gratuitous ARP, the client's neighbour update).
 //
 // Faults: "link" (n1's link goes down: a host or cable lost; its daemon
 // sees the link go and enters FAULT) or "kill" (SIGKILL to n1's daemon,
@@ -21,6 +29,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math/rand/v2"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -33,6 +43,7 @@ import (
 	"time"
 
 	"github.com/lbdproject/lbd/internal/labrun"
+	"github.com/lbdproject/lbd/internal/netns"
 )
 
 type options struct {
@@ -137,20 +148,19 @@ func run(o options) error {
 	}
 
 	type row struct {
-		adv   time.Duration
-		impl  labrun.Impl
-		times []time.Duration
-		redo  int
+		adv  time.Duration
+		impl labrun.Impl
+		res  results
 	}
 	var rows []row
 	for _, adv := range o.intervals {
 		for _, impl := range o.impls {
 			fmt.Fprintf(os.Stderr, "advert_int %v, %s, fault %s: %d runs\n", adv, impl, o.fault, o.n)
-			times, redo, err := measure(o, adv, impl)
+			res, err := measure(o, adv, impl)
 			if err != nil {
 				return fmt.Errorf("advert_int %v, %s: %w", adv, impl, err)
 			}
-			rows = append(rows, row{adv, impl, times, redo})
+			rows = append(rows, row{adv, impl, res})
 		}
 	}
 
@@ -159,25 +169,36 @@ func run(o options) error {
 	if o.rt > 0 {
 		rt = fmt.Sprintf("vrrp_rt_priority %d", o.rt)
 	}
-	fmt.Printf("Failover: fault (%s on the master) to the first answer from the VIP at the client (UDP probe every %v); VRRPv3, backup priority 100, %s; %d runs each.\n\n",
+	fmt.Printf("Failover: from the fault (%s on the master, at a random moment between two adverts) to the first answer from the VIP at the client (UDP probe every %v); VRRPv3, backup priority 100, %s; %d runs each. "+
+		"Master-down interval: 3 × advert_int + skew. After it: from the master's last advert plus that interval to the answer.\n\n",
 		fault, o.probe, rt, o.n)
-	fmt.Println("| advert_int | expected (3 × advert_int + skew) | implementation | min | median | max |")
-	fmt.Println("|---|---|---|---|---|---|")
+	fmt.Println("| advert_int | master-down interval | implementation | failover min | median | max | after the interval: median | max |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
-		s := slices.Clone(r.times)
-		slices.Sort(s)
+		t := slices.Clone(r.res.times)
+		slices.Sort(t)
+		a := slices.Clone(r.res.after)
+		slices.Sort(a)
 		note := ""
-		if r.redo > 0 {
-			note = fmt.Sprintf(" (%d runs redone: n2 was master before the fault)", r.redo)
+		if r.res.redo > 0 {
+			note = fmt.Sprintf(" (%d runs redone: n2 was master before the fault)", r.res.redo)
 		}
-		fmt.Printf("| %v | %s | %s%s | %s | %s | %s |\n", r.adv, ms(expected(r.adv)), r.impl, note, ms(s[0]), ms(median(s)), ms(s[len(s)-1]))
+		fmt.Printf("| %v | %s | %s%s | %s | %s | %s | %s | %s |\n", r.adv, ms(masterDown(r.adv)), r.impl, note,
+			ms(t[0]), ms(median(t)), ms(t[len(t)-1]), ms(median(a)), ms(a[len(a)-1]))
 	}
 	return nil
 }
 
-// expected is the VRRPv3 Master_Down_Interval of a backup of priority
+// results are one lab's measurements.
+type results struct {
+	times []time.Duration // fault to the first answer from n2
+	after []time.Duration // n1's last advert + master-down interval to that answer
+	redo  int
+}
+
+// masterDown is the VRRPv3 Master_Down_Interval of a backup of priority
 // 100: 3 × Master_Adver_Interval + (256-100) × Master_Adver_Interval / 256.
-func expected(adv time.Duration) time.Duration {
+func masterDown(adv time.Duration) time.Duration {
 	return 3*adv + adv*156/256
 }
 
@@ -189,7 +210,7 @@ func median(s []time.Duration) time.Duration {
 }
 
 func ms(d time.Duration) string {
-	if d >= time.Second {
+	if d >= time.Second || d <= -time.Second {
 		return fmt.Sprintf("%.2f s", d.Seconds())
 	}
 	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
@@ -216,16 +237,15 @@ func config(adv time.Duration, rt int) string {
 	return b.String()
 }
 
-// measure runs one lab and returns o.n failover times, and how many runs
-// had to be redone.
-func measure(o options, adv time.Duration, impl labrun.Impl) (times []time.Duration, redo int, err error) {
+// measure runs one lab and returns o.n measurements.
+func measure(o options, adv time.Duration, impl labrun.Impl) (res results, err error) {
 	logf := func(string, ...any) {}
 	if o.verbose {
 		logf = func(f string, a ...any) { fmt.Fprintf(os.Stderr, "  "+f+"\n", a...) }
 	}
 	r, err := labrun.NewRunner(logf)
 	if err != nil {
-		return nil, 0, err
+		return res, err
 	}
 	curMu.Lock()
 	cur = r
@@ -238,6 +258,10 @@ func measure(o options, adv time.Duration, impl labrun.Impl) (times []time.Durat
 		n2.Start()
 		n1.Start()
 		probe := p.Probe(r, labrun.VIP, o.probe)
+		n1Addr := netip.MustParseAddr(labrun.N1Addr)
+		adverts := p.Client.Capture("eth0", func(f *netns.Frame) bool {
+			return f.VRRP != nil && f.IP != nil && f.IP.Src == n1Addr && f.VRRP.Priority == 200
+		})
 		wait := 20*adv + 15*time.Second
 
 		// settled: n1 holds the VIP and answers, n2 is BACKUP without it.
@@ -259,16 +283,20 @@ func measure(o options, adv time.Duration, impl labrun.Impl) (times []time.Durat
 			}
 		}
 
-		for len(times) < o.n {
-			if redo > 2*o.n {
-				return fmt.Errorf("%d runs redone: n2 keeps taking over before the fault (a starved host? try -rt)", redo)
+		for len(res.times) < o.n {
+			if res.redo > 2*o.n {
+				return fmt.Errorf("%d runs redone: n2 keeps taking over before the fault (a starved host? try -rt)", res.redo)
 			}
+			adverts.Reset()
 			if err := settle(); err != nil {
 				return err
 			}
 			settled := time.Now()
-			// Take n2's answers until the fault as the check that it was
-			// not master then.
+			if _, err := adverts.WaitFor(wait, nil); err != nil {
+				return fmt.Errorf("adverts of n1: %w", err)
+			}
+			// A random phase against n1's adverts.
+			time.Sleep(rand.N(adv))
 			t0 := time.Now()
 			switch o.fault {
 			case "link":
@@ -288,13 +316,26 @@ func measure(o options, adv time.Duration, impl labrun.Impl) (times []time.Durat
 					break
 				}
 			}
+			// n1's last advert before the fault.
+			var last time.Time
+			for _, f := range adverts.Frames() {
+				if !f.Time.After(t0) {
+					last = f.Time
+				}
+			}
 			d := reply.At.Sub(t0)
-			if early {
-				redo++
-				fmt.Fprintf(os.Stderr, "  run %d: n2 answered before the fault; redone\n", len(times)+1)
-			} else {
-				times = append(times, d)
-				fmt.Fprintf(os.Stderr, "  run %d: %s\n", len(times), ms(d))
+			switch {
+			case early:
+				res.redo++
+				fmt.Fprintf(os.Stderr, "  run %d: n2 answered before the fault; redone\n", len(res.times)+1)
+			case last.IsZero():
+				res.redo++
+				fmt.Fprintf(os.Stderr, "  run %d: no advert of n1 seen before the fault; redone\n", len(res.times)+1)
+			default:
+				after := reply.At.Sub(last.Add(masterDown(adv)))
+				res.times = append(res.times, d)
+				res.after = append(res.after, after)
+				fmt.Fprintf(os.Stderr, "  run %d: %s (%s after the master-down interval)\n", len(res.times), ms(d), ms(after))
 			}
 
 			// n1 comes back (a rebooted host: no VIP, daemon started).
@@ -314,7 +355,7 @@ func measure(o options, adv time.Duration, impl labrun.Impl) (times []time.Durat
 	curMu.Lock()
 	cur = nil
 	curMu.Unlock()
-	return times, redo, err
+	return res, err
 }
 
 func tail(s string) string {

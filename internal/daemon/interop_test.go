@@ -139,10 +139,19 @@ func runInterop(t *testing.T, v interopVariant, lbdHigh bool) {
 		kaShown = l.k1.WaitLinkLocal("eth0", time.Second).WithZone("").String()
 	}
 
+	// The higher priority starts first, so that the lower one, whose
+	// master-down interval is only 0.39s longer, cannot time out first
+	// on a busy machine and take a turn as master.
 	ka := &kaNode{t: t, host: l.k1, conf: v.conf(kaPrio, kaAddr, lbdAddr)}
 	lbdConf := v.conf(lbdPrio, lbdAddr, kaAddr)
-	ka.start()
-	n := daemontest.Start(t, l.k2, lbdConf)
+	var n *daemontest.Node
+	if lbdHigh {
+		n = daemontest.Start(t, l.k2, lbdConf)
+		ka.start()
+	} else {
+		ka.start()
+		n = daemontest.Start(t, l.k2, lbdConf)
+	}
 
 	// Election.
 	if lbdHigh {

@@ -52,7 +52,8 @@ func lockPIDFile(dir string) (*pidFile, error) {
 		}
 		return nil, fmt.Errorf("lock pid file %s: %w", path, err)
 	}
-	if err := f.Truncate(0); err == nil {
+	err = f.Truncate(0)
+	if err == nil {
 		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	if err != nil {

@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,6 +101,16 @@ func (k *kaNode) wait(state string, n int, timeout time.Duration) {
 	}
 }
 
+// stop sends SIGTERM to keepalived's main process and waits for it:
+// keepalived takes about 3s to stop (it waits for its VRRP process), more
+// on a busy machine, longer than the lab's grace before SIGKILL.
+func (k *kaNode) stop() error {
+	if err := syscall.Kill(k.proc.Pid(), syscall.SIGTERM); err != nil {
+		return err
+	}
+	return k.proc.Wait(30 * time.Second)
+}
+
 func (k *kaNode) count(state string) int {
 	return strings.Count(k.proc.Log(), "(VI_X) Entering "+state+" STATE")
 }
@@ -187,7 +198,7 @@ func runInterop(t *testing.T, v interopVariant, lbdHigh bool) {
 		ka.wait("MASTER", 1, 10*time.Second)
 		owner(t, l.client, v.vip, l.k1, 10*time.Second)
 	} else {
-		if err := ka.proc.Stop(); err != nil {
+		if err := ka.stop(); err != nil {
 			t.Fatalf("keepalived stop: %v", err)
 		}
 		waitState(t, n, "VI_X", "MASTER", 10*time.Second)
@@ -209,7 +220,9 @@ func runInterop(t *testing.T, v interopVariant, lbdHigh bool) {
 	} else {
 		ka.start()
 		ka.wait("MASTER", 1, 20*time.Second)
-		waitState(t, n, "VI_X", "BACKUP", 10*time.Second)
+		if err := n.WaitState("VI_X", "BACKUP", 20*time.Second); err != nil {
+			t.Fatalf("%v\nlbd's VRRP receive counters: %s", err, receiveCounters(n))
+		}
 		if got := lastReason(t, n, "VI_X"); got != "higher_priority_advert" {
 			t.Errorf("lbd gave way for %s, want higher_priority_advert", got)
 		}
@@ -220,4 +233,20 @@ func runInterop(t *testing.T, v interopVariant, lbdHigh bool) {
 			t.Errorf("lbd dropped %v of keepalived's packets", d)
 		}
 	}
+}
+
+// receiveCounters are lbd's accepted and dropped VRRP packets, for a
+// failure message.
+func receiveCounters(n *daemontest.Node) string {
+	m, err := n.Metrics()
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for k, v := range m {
+		if strings.HasPrefix(k, "lbd_vrrp_packets_dropped_total") && v > 0 || strings.HasPrefix(k, "lbd_vrrp_adverts_received_total") {
+			out = append(out, fmt.Sprintf("%s %v", k, v))
+		}
+	}
+	return strings.Join(out, "; ")
 }

@@ -165,14 +165,14 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	}
 	// vrrp_rt_priority: every thread SCHED_RR before the timers start. A
 	// failure is logged and lbd runs on, as keepalived does.
-	sched, err := realtime.Apply(realtime.Options{
+	sched, rterr := realtime.Apply(realtime.Options{
 		Priority:   cfg.Global.VRRPRTPriority,
 		RTTime:     cfg.Global.VRRPRlimitRTTime,
 		Logger:     log,
 		Registerer: reg,
 	})
-	if err != nil {
-		log.Error("vrrp_rt_priority: real-time scheduling not applied; VRRP timers may run late on a busy host", "error", err)
+	if rterr != nil {
+		log.Error("vrrp_rt_priority: real-time scheduling not applied; VRRP timers may run late on a busy host", "error", rterr)
 	}
 	defer sched.Close()
 	var metricsSrv *http.Server

@@ -34,6 +34,16 @@
 // source), and time is the time package's, which testing/synctest
 // virtualizes in the runtime's tests.
 //
+// Beyond single instances (event.go, syncgroup.go, runtime_reload.go):
+// RuntimeOptions.OnEvent reports every transition, lower-priority advert
+// received as MASTER, effective priority change and sync group transition
+// (notify scripts, FIFOs, mails and virtual routes hang off it); sync
+// groups (SetSyncGroups) implement keepalived's vrrp_sync_group through
+// MasterGate and Force; HoldInit/Release keep an instance in INIT until its
+// trackers reported; RemoveInstance, Reconfigure (Instance.Reconfigure,
+// RestartReason), CloseConn and SetSyncGroups let a reload change one
+// instance without touching the others.
+//
 // # What the runtime must do
 //
 // One goroutine owns each Instance. It calls Start, then loops: wait for

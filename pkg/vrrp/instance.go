@@ -16,10 +16,12 @@ const (
 	// to each unicast peer.
 	ActionSendAdvert ActionKind = iota + 1
 	// ActionAddVIPs: install the VIPs and excluded VIPs (and, with accept
-	// off, the rules that drop traffic to them).
+	// off, the rules that drop traffic to them); only Action.VIPs when
+	// that is set (a reconfiguration adding addresses).
 	ActionAddVIPs
-	// ActionRemoveVIPs: remove them. Absent addresses are not an error
-	// (the instance asks at startup too, to clear leftovers of a crash).
+	// ActionRemoveVIPs: remove them (only Action.VIPs when set). Absent
+	// addresses are not an error (the instance asks at startup too, to
+	// clear leftovers of a crash).
 	ActionRemoveVIPs
 	// ActionGratuitous: for every VIP and excluded VIP, Repeat gratuitous ARPs
 	// (IPv4) or unsolicited neighbour advertisements (IPv6), paced by
@@ -69,6 +71,9 @@ type Action struct {
 	// ActionOwnerConflict, and the new master for a StateChange to BACKUP
 	// caused by an advert.
 	Peer netip.Addr
+	// VIPs limits ActionAddVIPs / ActionRemoveVIPs to these addresses;
+	// nil means every VIP and excluded VIP.
+	VIPs []VIP
 }
 
 // String renders the action compactly, for logs and test failures.
@@ -91,6 +96,17 @@ func (a Action) String() string {
 		b.WriteString(")")
 	case ActionMasterRxLowerPriority, ActionOwnerConflict:
 		fmt.Fprintf(&b, "(peer=%v)", a.Peer)
+	case ActionAddVIPs, ActionRemoveVIPs:
+		if a.VIPs != nil {
+			b.WriteString("(")
+			for i, v := range a.VIPs {
+				if i > 0 {
+					b.WriteString(" ")
+				}
+				b.WriteString(v.Prefix.String())
+			}
+			b.WriteString(")")
+		}
 	}
 	return b.String()
 }
@@ -737,6 +753,16 @@ func (in *Instance) Force(now time.Time, to State, cause Cause) []Action {
 // on SIGTERM): a MASTER sends a priority-0 advert so that a backup takes
 // over after Skew_Time, then removes its VIPs. Every state ends in STOP.
 func (in *Instance) Shutdown(now time.Time) []Action {
+	return in.shutdown(now, CauseShutdown)
+}
+
+// Remove is Shutdown for an instance a reload removed from the
+// configuration: the same actions, reported with CauseRemoved.
+func (in *Instance) Remove(now time.Time) []Action {
+	return in.shutdown(now, CauseRemoved)
+}
+
+func (in *Instance) shutdown(now time.Time, cause Cause) []Action {
 	if in.state == StateStop {
 		return nil
 	}
@@ -750,5 +776,5 @@ func (in *Instance) Shutdown(now time.Time) []Action {
 	in.following = false
 	in.started = true
 	in.want = StateStop
-	return in.transition(now, acts, StateStop, CauseShutdown, "", netip.Addr{})
+	return in.transition(now, acts, StateStop, cause, "", netip.Addr{})
 }

@@ -25,6 +25,9 @@ import (
 //	lbd_vrrp_inbox_overflow_total{instance,vrid}     accepted adverts lost: the instance's queue was full
 //	lbd_vrrp_errors_total{instance,vrid,op}          failed side effects: send_advert, add_vip, remove_vip, garp, panic
 //	lbd_vrrp_timer_lateness_seconds                  histogram: timer fire time minus its deadline
+//	lbd_vrrp_sync_group_state{group}                 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT (98 STOP)
+//
+// The series of an instance or group removed by a reload are deleted.
 type Metrics struct {
 	state      *prometheus.GaugeVec
 	prio       *prometheus.GaugeVec
@@ -39,6 +42,7 @@ type Metrics struct {
 	overflow   *prometheus.CounterVec
 	errors     *prometheus.CounterVec
 	lateness   prometheus.Histogram
+	groups     *prometheus.GaugeVec
 	collectors []prometheus.Collector
 }
 
@@ -91,9 +95,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "How late VRRP timers (advert, master-down, GARP) ran: fire time minus deadline.",
 			Buckets: LatenessBuckets,
 		}),
+		groups: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lbd_vrrp_sync_group_state",
+			Help: "VRRP sync group state: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, 98 STOP.",
+		}, []string{"group"}),
 	}
 	m.collectors = []prometheus.Collector{m.state, m.prio, m.confPrio, m.trans, m.sent, m.received,
-		m.zeroSent, m.zeroRecv, m.garp, m.dropped, m.overflow, m.errors, m.lateness}
+		m.zeroSent, m.zeroRecv, m.garp, m.dropped, m.overflow, m.errors, m.lateness, m.groups}
 	if reg != nil {
 		for _, c := range m.collectors {
 			if err := reg.Register(c); err != nil {
@@ -150,4 +158,23 @@ func (m *Metrics) drops(iface string) *dropCounters {
 		d[r] = m.dropped.WithLabelValues(iface, r.String())
 	}
 	return &d
+}
+
+func (m *Metrics) groupState(name string, s State) {
+	m.groups.WithLabelValues(name).Set(float64(s.Metric()))
+}
+
+func (m *Metrics) forgetGroup(name string) {
+	m.groups.DeleteLabelValues(name)
+}
+
+// forgetInstance deletes the series of an instance a reload removed.
+func (m *Metrics) forgetInstance(im *instMetrics) {
+	l := prometheus.Labels{"instance": im.name, "vrid": im.vrid}
+	for _, v := range []*prometheus.GaugeVec{m.state, m.prio, m.confPrio} {
+		v.DeletePartialMatch(l)
+	}
+	for _, v := range []*prometheus.CounterVec{m.trans, m.sent, m.received, m.zeroSent, m.zeroRecv, m.garp, m.overflow, m.errors} {
+		v.DeletePartialMatch(l)
+	}
 }

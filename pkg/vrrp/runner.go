@@ -55,16 +55,25 @@ type runner struct {
 	master atomic.Bool   // state is MASTER (for the pacers)
 	pacers []*pacer      // one per spec.Announce entry
 
+	cfg      atomic.Pointer[Config]    // the instance's normalized config, for status
+	group    atomic.Pointer[syncGroup] // its sync group, if any
+	ownFault atomic.Bool               // a fault source of its own is set
+	held     bool                      // HoldInit: Start not called yet (owned by the goroutine)
+
 	// Owned by the goroutine.
-	timer    *time.Timer
-	armed    time.Time
-	buf      []byte
-	dsts     []netip.Addr
-	faults   map[string]string
-	stopping bool
-	retry    *time.Timer // clears the "vip" fault
-	last     Status
-	lastView rxView
+	timer      *time.Timer
+	armed      time.Time
+	buf        []byte
+	dsts       []netip.Addr
+	faults     map[string]string
+	stopping   bool
+	retry      *time.Timer // clears the "vip" fault
+	last       Status
+	lastView   rxView
+	viewDirty  bool  // the receive rules changed (reconfiguration)
+	prioReport uint8 // the effective priority last reported by an event
+	groupWant  State // the wanted state last told to the sync group
+	groupFault bool  // the fault level last told to the sync group
 
 	// Shared with status readers.
 	statusMu sync.Mutex
@@ -100,6 +109,10 @@ func newRunner(rt *Runtime, in *Instance, spec InstanceSpec, p *port) *runner {
 		r.dsts = []netip.Addr{spec.Group}
 	}
 	r.snap = in.Status()
+	r.cfg.Store(&cfg)
+	r.prioReport = cfg.Priority
+	r.groupWant = StateBackup
+	r.held = spec.HoldInit
 	v0 := rxView{state: StateInit, rx: in.RxConfig()}
 	r.lastView = v0
 	r.view.Store(&v0)
@@ -130,7 +143,9 @@ func (r *runner) run() {
 	if r.spec.Fault != "" {
 		r.do(now, r.setFault(now, "setup", true, r.spec.Fault))
 	}
-	r.do(now, r.in.Start(now))
+	if !r.held {
+		r.do(now, r.in.Start(now))
+	}
 	r.publish()
 	for !r.stopping {
 		var acts []Action
@@ -191,7 +206,7 @@ func (r *runner) recoverPanic() {
 	r.im.state.Set(float64(StateFault.Metric()))
 	func() {
 		defer func() { recover() }()
-		r.removeVIPs()
+		r.removeVIPs(nil)
 	}()
 	r.statusMu.Lock()
 	r.crashed = fmt.Sprint(p)
@@ -207,11 +222,26 @@ func (r *runner) control(f func(time.Time) []Action) {
 }
 
 // shutdown asks the goroutine to stop the instance and return; before
-// Start it only marks the instance stopped.
-func (r *runner) shutdown() {
+// Start it only marks the instance stopped. removed reports the stop as
+// the instance's removal by a reload (CauseRemoved).
+func (r *runner) shutdown(removed bool) {
 	r.control(func(now time.Time) []Action {
 		r.stopping = true
+		if removed {
+			return r.in.Remove(now)
+		}
 		return r.in.Shutdown(now)
+	})
+}
+
+// release starts an instance created with HoldInit.
+func (r *runner) release() {
+	r.control(func(now time.Time) []Action {
+		if !r.held {
+			return nil
+		}
+		r.held = false
+		return r.in.Start(now)
 	})
 }
 
@@ -237,6 +267,7 @@ func (r *runner) setFault(now time.Time, source string, on bool, detail string) 
 	r.statusMu.Lock()
 	r.faultLst = list
 	r.statusMu.Unlock()
+	r.ownFault.Store(len(list) > 0)
 	acts := r.in.SetFault(now, len(list) > 0, strings.Join(list, "; "))
 	return acts
 }
@@ -260,11 +291,11 @@ func (r *runner) do(now time.Time, acts []Action) {
 		case ActionSendAdvert:
 			r.sendAdvert(a.Priority)
 		case ActionAddVIPs:
-			if err := r.addVIPs(); err != nil && vipErr == nil {
+			if err := r.addVIPs(a.VIPs); err != nil && vipErr == nil {
 				vipErr = err
 			}
 		case ActionRemoveVIPs:
-			r.removeVIPs()
+			r.removeVIPs(a.VIPs)
 		case ActionGratuitous:
 			// Queued once the batch is done: the transition to MASTER
 			// comes last in it, and the messages belong to the
@@ -274,6 +305,8 @@ func (r *runner) do(now time.Time, acts []Action) {
 			r.stateChange(a)
 		case ActionMasterRxLowerPriority:
 			r.log.Debug("advert of lower priority received as master", "peer", a.Peer)
+			r.rt.emit(Event{Kind: EventMasterRxLowerPriority, Instance: r.name, Group: r.groupName(),
+				From: StateMaster, To: StateMaster, Priority: r.in.Status().EffectivePriority, Peer: a.Peer})
 		case ActionOwnerConflict:
 			r.log.Error("another router claims to own the addresses (priority 255): configuration error; lowering the local priority to 254", "peer", a.Peer)
 		}
@@ -319,13 +352,21 @@ func (r *runner) sendAdvert(prio uint8) {
 	}
 }
 
-func (r *runner) addVIPs() error {
+// allVIPs returns only, or when nil every VIP and excluded VIP.
+func (r *runner) allVIPs(only []VIP) [][]VIP {
+	if only != nil {
+		return [][]VIP{only}
+	}
+	cfg := r.in.Config()
+	return [][]VIP{cfg.VIPs, cfg.ExcludedVIPs}
+}
+
+func (r *runner) addVIPs(only []VIP) error {
 	if r.spec.Addresses == nil {
 		return nil
 	}
 	var first error
-	cfg := r.in.Config()
-	for _, list := range [][]VIP{cfg.VIPs, cfg.ExcludedVIPs} {
+	for _, list := range r.allVIPs(only) {
 		for _, v := range list {
 			if err := r.spec.Addresses.AddVIP(v); err != nil {
 				r.errs.Add(1)
@@ -339,12 +380,11 @@ func (r *runner) addVIPs() error {
 	return first
 }
 
-func (r *runner) removeVIPs() {
+func (r *runner) removeVIPs(only []VIP) {
 	if r.spec.Addresses == nil {
 		return
 	}
-	cfg := r.in.Config()
-	for _, list := range [][]VIP{cfg.VIPs, cfg.ExcludedVIPs} {
+	for _, list := range r.allVIPs(only) {
 		for _, v := range list {
 			if err := r.spec.Addresses.RemoveVIP(v); err != nil {
 				r.errs.Add(1)
@@ -383,6 +423,28 @@ func (r *runner) stateChange(a Action) {
 		attrs = append(attrs, "master", a.Peer)
 	}
 	r.log.Info("vrrp transition", attrs...)
+	ev := Event{Kind: EventStateChange, Instance: r.name, From: a.From, To: a.To, Cause: a.Cause,
+		Priority: r.in.Status().EffectivePriority, Peer: a.Peer}
+	g := r.group.Load()
+	if g != nil {
+		ev.Group = g.name
+		ev.Synced = g.memberState(r.name, a.From, a.To)
+	}
+	r.rt.emit(ev)
+}
+
+func (r *runner) groupName() string {
+	if g := r.group.Load(); g != nil {
+		return g.name
+	}
+	return ""
+}
+
+// snapshot returns the instance's last published status.
+func (r *runner) snapshot() Status {
+	r.statusMu.Lock()
+	defer r.statusMu.Unlock()
+	return r.snap
 }
 
 // publish makes the instance's new state visible to the reader (receive
@@ -390,7 +452,19 @@ func (r *runner) stateChange(a Action) {
 func (r *runner) publish() {
 	defer r.rearm()
 	st := r.in.Status()
-	if st == r.last {
+	if g := r.group.Load(); g != nil {
+		fault := len(r.faults) > 0
+		if st.WantState != r.groupWant || fault != r.groupFault {
+			r.groupWant, r.groupFault = st.WantState, fault
+			g.memberLevels(r.name, st.WantState, fault)
+		}
+	}
+	if st.EffectivePriority != r.prioReport {
+		r.prioReport = st.EffectivePriority
+		r.rt.emit(Event{Kind: EventPriorityChange, Instance: r.name, Group: r.groupName(),
+			From: st.State, To: st.State, Priority: st.EffectivePriority})
+	}
+	if st == r.last && !r.viewDirty {
 		return
 	}
 	if st.EffectivePriority != r.last.EffectivePriority {
@@ -406,8 +480,9 @@ func (r *runner) publish() {
 	if r.in.cfg.SkipCheckAdvAddr && st.State == StateBackup {
 		v.rx.SkipAddrCheckFrom = st.MasterAddr
 	}
-	if v.state != r.lastView.state || v.rx.SkipAddrCheckFrom != r.lastView.rx.SkipAddrCheckFrom ||
+	if r.viewDirty || v.state != r.lastView.state || v.rx.SkipAddrCheckFrom != r.lastView.rx.SkipAddrCheckFrom ||
 		v.rx.LocalAddr != r.lastView.rx.LocalAddr {
+		r.viewDirty = false
 		r.lastView = v
 		r.view.Store(&v)
 	}
@@ -429,7 +504,7 @@ func (r *runner) rearm() {
 }
 
 func (r *runner) status() InstanceStatus {
-	cfg := r.in.cfg // immutable after NewInstance
+	cfg := r.cfg.Load() // replaced, never modified, by a reconfiguration
 	s := InstanceStatus{
 		Name:           cfg.Name,
 		VRID:           cfg.VRID,
@@ -439,6 +514,7 @@ func (r *runner) status() InstanceStatus {
 		Unicast:        len(cfg.UnicastPeers) > 0,
 		AdvertInterval: cfg.AdvertInterval,
 	}
+	s.SyncGroup = r.groupName()
 	if s.Unicast {
 		s.Peers = slices.Clone(r.dsts)
 	} else {

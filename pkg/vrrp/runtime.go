@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,11 @@ type InstanceSpec struct {
 	// Fault, when set, starts the instance in FAULT with this detail
 	// (fault source "setup"): its interface is missing, its socket failed.
 	Fault string
+	// HoldInit keeps the instance in INIT (not started, adverts ignored)
+	// until Release: keepalived's wait for the first result of an
+	// unweighted vrrp_script. SetFault and SetPriority before Release
+	// decide the state it starts in.
+	HoldInit bool
 }
 
 // ListenSpec describes a socket the runtime reads.
@@ -112,6 +118,13 @@ type RuntimeOptions struct {
 	// ReadBuffer is the receive buffer size per socket (default 9216,
 	// jumbo frame MTU).
 	ReadBuffer int
+	// OnEvent, if set, receives every Event: instance events on the
+	// instance's goroutine, group events on the group's, each in order.
+	// It must not block (queue slow work); it must not call the
+	// Runtime's methods that wait for an instance (Reconfigure,
+	// RemoveInstance) or Force/SetFault/SetPriority/Release of the
+	// instance it is called for.
+	OnEvent func(Event)
 }
 
 // Runtime runs VRRP instances: one goroutine owns each Instance, one reader
@@ -136,14 +149,16 @@ type Runtime struct {
 	wg   sync.WaitGroup // readers and pacers
 	rwg  sync.WaitGroup // runners
 
-	mu      sync.Mutex
-	runners map[string]*runner
-	order   []*runner
-	ports   map[portKey]*port
-	pacers  map[pacerKey]*pacer
-	conns   []Conn
-	started bool
-	stopped bool
+	mu       sync.Mutex
+	runners  map[string]*runner
+	order    []*runner
+	ports    map[portKey]*port
+	pacers   map[pacerKey]*pacer
+	conns    []Conn
+	groups   map[string]*syncGroup // by name
+	memberOf map[string]*syncGroup // by member instance name
+	started  bool
+	stopped  bool
 }
 
 type portKey struct {
@@ -195,9 +210,11 @@ func NewRuntime(opts RuntimeOptions) *Runtime {
 		opts:    opts,
 		ctx:     ctx,
 		stop:    cancel,
-		runners: map[string]*runner{},
-		ports:   map[portKey]*port{},
-		pacers:  map[pacerKey]*pacer{},
+		runners:  map[string]*runner{},
+		ports:    map[portKey]*port{},
+		pacers:   map[pacerKey]*pacer{},
+		groups:   map[string]*syncGroup{},
+		memberOf: map[string]*syncGroup{},
 	}
 }
 
@@ -205,6 +222,17 @@ func NewRuntime(opts RuntimeOptions) *Runtime {
 // the runtime runs already). The config is normalized and validated as
 // NewInstance does.
 func (rt *Runtime) AddInstance(spec InstanceSpec) error {
+	var r *runner
+	if spec.Options.MasterGate == nil {
+		// The sync group is looked up at each ask: a reload may form
+		// or dissolve it while the instance runs.
+		spec.Options.MasterGate = func() bool {
+			if g := r.group.Load(); g != nil {
+				return g.gate(r.name)
+			}
+			return true
+		}
+	}
 	in, err := NewInstance(spec.Config, spec.Options)
 	if err != nil {
 		return err
@@ -244,9 +272,13 @@ func (rt *Runtime) AddInstance(spec InstanceSpec) error {
 	} else if other := old.mcast[groupVRID{spec.Group, cfg.VRID}]; other != nil {
 		return fmt.Errorf("vrrp_instance %s: virtual_router_id %d is already used by vrrp_instance %s on %s (%v)", cfg.Name, cfg.VRID, other.name, spec.Interface, spec.Group)
 	}
-	r := newRunner(rt, in, spec, p)
+	r = newRunner(rt, in, spec, p)
 	for _, t := range spec.Announce {
 		r.pacers = append(r.pacers, rt.pacerLocked(t.Domain, familyOf(t.Addr)))
+	}
+	if g := rt.memberOf[cfg.Name]; g != nil {
+		r.group.Store(g)
+		g.attach(r)
 	}
 	next := &demux{mcast: maps(old.mcast), ucast: maps(old.ucast)}
 	if unicast {
@@ -328,10 +360,14 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 	rt.stopped = true
 	runners := slices.Clone(rt.order)
 	conns := slices.Clone(rt.conns)
+	var groups []*syncGroup
+	for _, g := range rt.groups {
+		groups = append(groups, g)
+	}
 	rt.mu.Unlock()
 
 	for _, r := range runners {
-		r.shutdown()
+		r.shutdown(false)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -343,6 +379,12 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = fmt.Errorf("stop vrrp instances: %w", ctx.Err())
+	}
+	// keepalived reports the groups stopped after their instances
+	// (vrrp_notify.c notify_shutdown).
+	slices.SortFunc(groups, func(a, b *syncGroup) int { return strings.Compare(a.name, b.name) })
+	for _, g := range groups {
+		g.stop()
 	}
 	rt.stop()
 	for _, c := range conns {
@@ -429,6 +471,8 @@ type InstanceStatus struct {
 	Faults []string
 	// Crashed is set when the instance's goroutine panicked and stopped.
 	Crashed string
+	// SyncGroup is the instance's vrrp_sync_group, if any.
+	SyncGroup string
 
 	AdvertsSent          uint64
 	AdvertsReceived      uint64

@@ -85,6 +85,9 @@ const (
 	CauseShutdown
 	// CauseSyncGroup: a transition forced by the instance's sync group.
 	CauseSyncGroup
+	// CauseRemoved: -> STOP, the instance was removed from the
+	// configuration by a reload (Runtime.RemoveInstance).
+	CauseRemoved
 
 	numCauses
 )
@@ -102,6 +105,7 @@ var causeNames = [numCauses]string{
 	CauseFaultCleared:    "fault_cleared",
 	CauseShutdown:        "shutdown",
 	CauseSyncGroup:       "sync_group",
+	CauseRemoved:         "removed",
 }
 
 // String returns the cause's log / label value.

@@ -205,11 +205,11 @@ func NewRuntime(opts RuntimeOptions) *Runtime {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runtime{
-		log:     opts.Logger,
-		m:       opts.Metrics,
-		opts:    opts,
-		ctx:     ctx,
-		stop:    cancel,
+		log:      opts.Logger,
+		m:        opts.Metrics,
+		opts:     opts,
+		ctx:      ctx,
+		stop:     cancel,
 		runners:  map[string]*runner{},
 		ports:    map[portKey]*port{},
 		pacers:   map[pacerKey]*pacer{},

@@ -21,6 +21,7 @@ type command struct {
 var commands = []command{
 	runCommand,
 	statusCommand,
+	reloadCommand,
 	checkCommand,
 	versionCommand,
 }

@@ -15,7 +15,7 @@ import (
 // Commands of the control protocol.
 const (
 	CommandStatus = "status"
-	CommandReload = "reload" // answered with an error until reload lands
+	CommandReload = "reload" // Response.Reload says what changed, or why nothing did
 )
 
 // Request is a control request.
@@ -25,9 +25,33 @@ type Request struct {
 
 // Response answers a Request. OK false comes with Error.
 type Response struct {
-	OK     bool    `json:"ok"`
-	Error  string  `json:"error,omitempty"`
-	Status *Status `json:"status,omitempty"`
+	OK     bool          `json:"ok"`
+	Error  string        `json:"error,omitempty"`
+	Status *Status       `json:"status,omitempty"`
+	Reload *ReloadResult `json:"reload,omitempty"`
+}
+
+// ReloadResult is what a reload did: with OK, the changes applied (one
+// line each, as logged); without, the configuration's errors (file:line)
+// and nothing changed.
+type ReloadResult struct {
+	OK       bool      `json:"ok"`
+	At       time.Time `json:"at"`
+	Duration float64   `json:"duration_seconds"`
+	Changes  []string  `json:"changes"`
+	Errors   []string  `json:"errors,omitempty"`
+	Warnings []string  `json:"warnings,omitempty"`
+}
+
+// SyncGroupStatus is one vrrp_sync_group.
+type SyncGroupStatus struct {
+	Name      string   `json:"name"`
+	State     string   `json:"state"`
+	StateCode int      `json:"state_code"`
+	Members   []string `json:"members"`
+	// Missing are configured members that do not run.
+	Missing       []string `json:"missing,omitempty"`
+	FaultyMembers int      `json:"faulty_members"`
 }
 
 // Status is what "lbd status" shows.
@@ -41,7 +65,10 @@ type Status struct {
 	Datapath  Datapath         `json:"datapath"`
 	Instances []InstanceStatus `json:"instances"`
 	// Refused lists the vrrp_instances that do not run, with why.
-	Refused []RefusedInstance `json:"refused,omitempty"`
+	Refused    []RefusedInstance `json:"refused,omitempty"`
+	SyncGroups []SyncGroupStatus `json:"sync_groups,omitempty"`
+	// LastReload is the last reload's outcome, if any.
+	LastReload *ReloadResult `json:"last_reload,omitempty"`
 }
 
 // Datapath is the requested datapath and what each interface got.
@@ -103,6 +130,11 @@ type InstanceStatus struct {
 	// follows a lower-priority master until then.
 	PreemptDelayUntil *time.Time `json:"preempt_delay_until,omitempty"`
 
+	SyncGroup string `json:"sync_group,omitempty"`
+	// Trackers are what the instance tracks, with their state and what
+	// each does to it now.
+	Trackers []TrackerStatus `json:"trackers,omitempty"`
+
 	Counters Counters `json:"counters"`
 }
 
@@ -160,6 +192,7 @@ func instanceStatus(s vrrp.InstanceStatus) InstanceStatus {
 		Fault:                s.State == vrrp.StateFault,
 		FaultDetail:          s.FaultDetail,
 		Faults:               s.Faults,
+		SyncGroup:            s.SyncGroup,
 		Counters: Counters{
 			AdvertsSent:          s.AdvertsSent,
 			AdvertsReceived:      s.AdvertsReceived,

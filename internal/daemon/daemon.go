@@ -8,19 +8,26 @@
 // outside instances refuses the whole configuration), lock
 // RUN_DIR/lbd.pid, remove the VIPs a killed predecessor recorded in
 // RUN_DIR/vips.json, open one VRRP socket per interface, family and
-// multicast group (unicast instances: per unicast TTL), start the
-// instances, watch their interfaces (down: FAULT, unless
-// dont_track_primary), serve RUN_DIR/lbd.sock and --metrics-addr, and on
+// multicast group (unicast instances: per unicast TTL), form the sync
+// groups, start the instances held in INIT, start the trackers (their
+// first states set each instance's priority and faults, then release it;
+// its own interface down is a FAULT unless dont_track_primary), set up
+// static addresses, routes and rules, serve RUN_DIR/lbd.sock and
+// --metrics-addr, reload on SIGHUP or "lbd reload" (reload.go), and on
 // cancellation (SIGTERM/SIGINT) stop every instance as keepalived does
-// (priority-0 advert, VIPs removed) and remove the run files.
+// (priority-0 advert, VIPs and virtual routes removed, notify_stop run)
+// and remove what it set up and the run files.
+//
+// Transitions reach the outside through the runtime's events
+// (events.go): virtual routes and rules, notify scripts, notify FIFOs,
+// smtp_alert mails. Tracking is tracking.go.
 //
 // global_defs vrrp_rt_priority and vrrp_rlimit_rttime put every thread
 // under SCHED_RR before the instances start (pkg/realtime).
 //
 // Datapath: --datapath is validated, but until the XDP integration lands
 // VRRP runs on raw sockets everywhere and every interface reports tier
-// "none". Not applied yet (logged at startup): tracking, notify scripts,
-// sync groups, virtual routes and rules, VMAC; SIGHUP reload.
+// "none". Not applied yet (logged at startup): VMAC.
 package daemon
 
 import (
@@ -33,6 +40,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +50,9 @@ import (
 	"github.com/lbdproject/lbd/pkg/config"
 	"github.com/lbdproject/lbd/pkg/netutil"
 	"github.com/lbdproject/lbd/pkg/realtime"
+	"github.com/lbdproject/lbd/pkg/notify"
+	"github.com/lbdproject/lbd/pkg/script"
+	"github.com/lbdproject/lbd/pkg/track"
 	"github.com/lbdproject/lbd/pkg/vrrp"
 )
 
@@ -67,8 +78,7 @@ type Options struct {
 	Datapath    string // one of Datapaths; default auto
 	Version     string // shown by status
 	Logger      *slog.Logger
-	// Hangup receives SIGHUP: logged, configuration unchanged (reload
-	// lands with the next issue).
+	// Hangup receives SIGHUP: reload the configuration (as "lbd reload").
 	Hangup <-chan os.Signal
 	// StopTimeout bounds the graceful stop of the instances (default 10s).
 	StopTimeout time.Duration
@@ -85,14 +95,36 @@ type Daemon struct {
 	log     *slog.Logger
 	started time.Time
 
-	host  *netutil.Host
-	vips  *netutil.VIPManager
-	state *vipState
-	rt    *vrrp.Runtime
+	host   *netutil.Host
+	vips   *netutil.VIPManager
+	routes *netutil.RouteManager
+	rules  *netutil.RuleManager
+	state  *vipState
+	rt     *vrrp.Runtime
+	track  *tracking
+	events *dispatcher
+	static *statics
+	socks  *sockets
+	anns   *announcers
+	// trackCtx bounds the trackers' lives.
+	trackCtx context.Context
 
-	// Set before the control socket serves, read-only after.
-	refused []RefusedInstance
-	tiers   []InterfaceTier
+	// reloadMu serializes reloads (SIGHUP, lbd reload).
+	reloadMu sync.Mutex
+	// mu guards what a reload changes and status reads.
+	mu         sync.Mutex
+	cur        Translation
+	insts      map[string]*running
+	refused    []RefusedInstance
+	tiers      []InterfaceTier
+	lastReload *ReloadResult
+}
+
+// running is one instance the daemon runs, with what it set up for it.
+type running struct {
+	plan  Plan
+	sock  *socket // nil when it runs in FAULT for want of one
+	addrs *addresses
 }
 
 // Run runs lbd until ctx is cancelled, then stops gracefully. It returns
@@ -117,7 +149,7 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{opts: opts, log: opts.Logger, started: time.Now()}
+	d := &Daemon{opts: opts, log: opts.Logger, started: time.Now(), insts: map[string]*running{}}
 	return d.run(ctx)
 }
 
@@ -154,6 +186,8 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	}
 	defer d.host.Close()
 	d.vips = netutil.NewVIPManager(d.host, log)
+	d.routes = netutil.NewRouteManager(d.host, log)
+	d.rules = netutil.NewRuleManager(d.host, log)
 	d.state = newVIPState(d.opts.RunDir, log)
 	d.state.cleanupLeftovers(d.host, d.vips)
 
@@ -175,6 +209,14 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 		log.Error("vrrp_rt_priority: real-time scheduling not applied; VRRP timers may run late on a busy host", "error", rterr)
 	}
 	defer sched.Close()
+	tm, err := track.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	nm, err := notify.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
 	var metricsSrv *http.Server
 	if d.opts.MetricsAddr != "" {
 		ln, err := net.Listen("tcp", d.opts.MetricsAddr)
@@ -193,32 +235,39 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 		}()
 	}
 
-	d.rt = vrrp.NewRuntime(vrrp.RuntimeOptions{Logger: log, Metrics: m})
-	socks := &sockets{ctx: context.Background(), host: d.host, open: map[sockKey]*socket{}}
-	anns := &announcers{host: d.host, log: log, open: map[string]*netutil.Announcer{}}
-	defer anns.closeAll()
-	watched := map[string][]string{} // interface -> instances whose own interface it is
+	runner := script.NewRunner(script.Options{Logger: log})
+	d.events = newDispatcher(log, runner, nm)
+	d.rt = vrrp.NewRuntime(vrrp.RuntimeOptions{Logger: log, Metrics: m, OnEvent: d.events.onEvent})
+	d.track = newTracking(log, tm, d.rt, runner)
+	d.static = newStatics(d)
+	d.socks = &sockets{ctx: context.Background(), host: d.host, open: map[sockKey]*socket{}, taken: map[portKey]bool{}}
+	d.anns = &announcers{host: d.host, log: log, open: map[string]*netutil.Announcer{}}
+	defer d.anns.closeAll()
+
+	d.events.setGlobal(tr.Notify)
+	for _, g := range tr.Groups {
+		d.events.setTarget(true, g.Name, g.Notify, nil)
+	}
+	if err := d.rt.SetSyncGroups(groupSpecs(&tr)); err != nil {
+		log.Warn("vrrp_sync_group", "error", err)
+	}
 	for i := range tr.Plans {
 		p := &tr.Plans[i]
 		if len(p.NotApplied) > 0 {
 			log.Warn("vrrp_instance configures what lbd run does not apply yet", "instance", p.Name,
 				"pos", p.Pos.String(), "not_applied", strings.Join(p.NotApplied, ", "))
 		}
-		ifname, err := d.addInstance(p, socks, anns, tr.GARP)
-		if err != nil {
+		if err := d.startInstance(p, tr.GARP); err != nil {
 			log.Error("vrrp_instance refused", "instance", p.Name, "error", err)
 			d.refused = append(d.refused, RefusedInstance{Name: p.Name, Pos: p.Pos.String(), Errors: []string{err.Error()}})
-			continue
-		}
-		if p.TrackPrimary && ifname != "" {
-			watched[ifname] = append(watched[ifname], p.Name)
 		}
 	}
-	if err := socks.listen(d.rt); err != nil {
-		socks.closeAll()
+	if err := d.socks.listenNew(d.rt); err != nil {
+		d.socks.closeAll()
 		return err
 	}
-	d.logDatapath(socks)
+	d.logDatapath()
+	d.cur = tr
 
 	ctl, err := listenControl(d.opts.RunDir, log, d.handle)
 	if err != nil {
@@ -228,11 +277,27 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	defer ctl.close()
 
 	d.rt.Start()
-	wctx, stopWatch := context.WithCancel(context.Background())
-	watchDone := d.watchLinks(wctx, watched)
+	tctx, stopTracking := context.WithCancel(context.Background())
+	d.trackCtx = tctx
+	d.track.mu.Lock()
+	_, waits, terr := d.track.setTrackersLocked(tctx, wanted(&tr), false)
+	d.track.recomputeLocked()
+	d.track.mu.Unlock()
+	for _, w := range waits {
+		w()
+	}
+	if terr != nil {
+		log.Error("trackers", "error", terr)
+	}
+	trackDone := make(chan struct{})
+	go func() {
+		defer close(trackDone)
+		d.track.run(tctx)
+	}()
+	d.static.apply(tr.Static)
 
 	log.Info("lbd running", "pid", os.Getpid(), "config", d.opts.ConfigPath, "run_dir", d.opts.RunDir,
-		"instances", len(tr.Plans), "refused", len(d.refused))
+		"instances", len(tr.Plans), "refused", len(d.refused), "sync_groups", len(tr.Groups))
 	if d.opts.Ready != nil {
 		d.opts.Ready()
 	}
@@ -242,23 +307,30 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 		case <-ctx.Done():
 			done = true
 		case <-d.opts.Hangup:
-			log.Warn("SIGHUP: configuration reload lands with the next issue; still running the configuration loaded at startup")
+			log.Info("SIGHUP: reloading the configuration")
+			d.reload()
 		}
 	}
 
 	log.Info("stopping: priority-0 adverts, removing VIPs")
-	stopWatch()
-	<-watchDone
+	stopTracking()
+	<-trackDone
 	sctx, cancel := context.WithTimeout(context.Background(), d.opts.StopTimeout)
 	defer cancel()
 	if serr := d.rt.Stop(sctx); serr != nil {
 		err = serr
 	}
-	// The instances removed their VIPs; whatever is left of ours (an
-	// instance that did not stop in time) goes now.
-	if rerr := d.vips.RemoveAll(); rerr != nil {
-		log.Error("remove vips", "error", rerr)
-		err = errors.Join(err, rerr)
+	d.track.stop()
+	// keepalived gives the scripts run at shutdown a second; lbd lets
+	// the queued ones finish within the stop timeout.
+	d.events.close(sctx)
+	// The instances removed their VIPs and virtual routes; whatever is
+	// left of ours (an instance that did not stop in time) goes now.
+	for _, f := range []func() error{d.static.removeAll, d.routes.RemoveAll, d.rules.RemoveAll, d.vips.RemoveAll} {
+		if rerr := f(); rerr != nil {
+			log.Error("cleanup", "error", rerr)
+			err = errors.Join(err, rerr)
+		}
 	}
 	if d.state.empty() {
 		os.Remove(d.state.path)
@@ -267,11 +339,20 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	return err
 }
 
-// addInstance wires one plan into the runtime and returns the interface
-// it runs on. An instance whose interface or socket is missing still
-// runs, in FAULT, so that status shows why.
-func (d *Daemon) addInstance(p *Plan, socks *sockets, anns *announcers, garp GARPPolicy) (string, error) {
-	spec := vrrp.InstanceSpec{Config: p.Config, Group: p.Group, Interface: p.Config.Interface}
+func groupSpecs(tr *Translation) []vrrp.SyncGroupSpec {
+	var out []vrrp.SyncGroupSpec
+	for _, g := range tr.Groups {
+		out = append(out, vrrp.SyncGroupSpec{Name: g.Name, Members: g.Members})
+	}
+	return out
+}
+
+// startInstance wires one plan into the runtime, held in INIT until the
+// trackers released it. An instance whose interface or socket is missing
+// still runs, in FAULT, so that status shows why.
+func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
+	spec := vrrp.InstanceSpec{Config: p.Config, Group: p.Group, Interface: p.Config.Interface, HoldInit: true}
+	r := &running{plan: *p}
 	link, err := resolveInterface(d.host, p)
 	switch {
 	case err != nil:
@@ -281,39 +362,61 @@ func (d *Daemon) addInstance(p *Plan, socks *sockets, anns *announcers, garp GAR
 		}
 	default:
 		spec.Interface = link.Name
-		sk, err := socks.get(link.Name, link.Index, p)
+		sk, err := d.socks.get(link.Name, link.Index, p)
 		if err != nil {
 			spec.Fault = err.Error()
 			break
 		}
+		r.sock = sk
 		spec.Conn = sk.conn
 		spec.Options.LocalAddr = sk.conn.c.Source()
 	}
-	spec.Addresses = newAddresses(d, p)
+	r.addrs = newAddresses(d, p)
+	spec.Addresses = r.addrs
+	spec.Announce = d.announceTargets(p, garp)
+	d.track.mu.Lock()
+	d.track.addLocked(p)
+	d.track.mu.Unlock()
+	d.events.setTarget(false, p.Name, p.Notify, newVRoutes(d, p))
+	if err := d.rt.AddInstance(spec); err != nil {
+		d.track.mu.Lock()
+		d.track.removeLocked(p.Name)
+		d.track.mu.Unlock()
+		d.events.dropTarget(false, p.Name)
+		return err
+	}
+	if spec.Fault != "" {
+		d.log.Error("vrrp_instance starts in FAULT", "instance", p.Name, "error", spec.Fault)
+	}
+	d.mu.Lock()
+	d.insts[p.Name] = r
+	d.mu.Unlock()
+	return nil
+}
+
+// announceTargets lists the GARP/NA targets of a plan's VIPs.
+func (d *Daemon) announceTargets(p *Plan, garp GARPPolicy) []vrrp.AnnounceTarget {
+	var out []vrrp.AnnounceTarget
 	for _, pv := range p.VIPs {
-		a, err := anns.get(pv.Dev)
+		a, err := d.anns.get(pv.Dev)
 		if err != nil {
 			d.log.Warn("no gratuitous ARP / NA for this vip", "instance", p.Name, "vip", pv.VIP.Prefix, "interface", pv.Dev, "error", err)
 			continue
 		}
 		domain, iv := garp.Domain(pv.Dev, pv.VIP.Prefix.Addr())
-		spec.Announce = append(spec.Announce, vrrp.AnnounceTarget{Addr: pv.VIP.Prefix.Addr(), Announcer: a, Domain: domain, Interval: iv})
+		out = append(out, vrrp.AnnounceTarget{Addr: pv.VIP.Prefix.Addr(), Announcer: a, Domain: domain, Interval: iv})
 	}
-	if err := d.rt.AddInstance(spec); err != nil {
-		return "", err
-	}
-	if spec.Fault != "" {
-		d.log.Error("vrrp_instance starts in FAULT", "instance", p.Name, "error", spec.Fault)
-		return "", nil
-	}
-	return spec.Interface, nil
+	return out
 }
 
 // logDatapath says, once per interface, what the datapath is: raw
 // sockets, tier "none", until the XDP integration lands.
-func (d *Daemon) logDatapath(socks *sockets) {
+func (d *Daemon) logDatapath() {
 	seen := map[string]bool{}
-	for _, sk := range socks.order {
+	for _, t := range d.tiers {
+		seen[t.Interface] = true
+	}
+	for _, sk := range d.socks.order {
 		if seen[sk.ifname] {
 			continue
 		}
@@ -327,76 +430,39 @@ func (d *Daemon) logDatapath(socks *sockets) {
 	}
 }
 
-// watchLinks puts an instance in FAULT while its interface is down or
-// gone (keepalived's behaviour without dont_track_primary).
-func (d *Daemon) watchLinks(ctx context.Context, watched map[string][]string) <-chan struct{} {
-	done := make(chan struct{})
-	if len(watched) == 0 {
-		close(done)
-		return done
-	}
-	events, err := netutil.Watch(ctx, netutil.WatchOptions{Logger: d.log})
-	if err != nil {
-		d.log.Error("watch interfaces: link loss will not be noticed", "error", err)
-		close(done)
-		return done
-	}
-	go func() {
-		defer close(done)
-		byIndex := map[int]string{}
-		for ev := range events {
-			name := ev.Link.Name
-			switch ev.Kind {
-			case netutil.EventLink:
-				byIndex[ev.IfIndex] = name
-			case netutil.EventLinkDeleted:
-				if name == "" {
-					name = byIndex[ev.IfIndex]
-				}
-				delete(byIndex, ev.IfIndex)
-			default:
-				continue
-			}
-			insts := watched[name]
-			if len(insts) == 0 {
-				continue
-			}
-			up := ev.Kind == netutil.EventLink && ev.Link.Up()
-			detail := name + " is down"
-			if ev.Kind == netutil.EventLinkDeleted {
-				detail = name + " was deleted"
-			}
-			for _, in := range insts {
-				d.rt.SetFault(in, "interface", !up, detail)
-			}
-		}
-	}()
-	return done
-}
-
 // handle answers one control request.
 func (d *Daemon) handle(req Request) Response {
 	switch req.Command {
 	case CommandStatus:
 		return Response{OK: true, Status: d.status()}
 	case CommandReload:
-		return Response{Error: "reload is not implemented yet (it lands with the next issue)"}
+		res := d.reload()
+		return Response{OK: res.OK, Error: strings.Join(res.Errors, "\n"), Reload: &res}
 	}
 	return Response{Error: fmt.Sprintf("unknown command %q", req.Command)}
 }
 
 func (d *Daemon) status() *Status {
+	d.mu.Lock()
 	s := &Status{
 		Version:    d.opts.Version,
 		PID:        os.Getpid(),
 		Started:    d.started.Round(0),
 		ConfigFile: d.opts.ConfigPath,
-		Datapath:   Datapath{Requested: d.opts.Datapath, Interfaces: d.tiers},
+		Datapath:   Datapath{Requested: d.opts.Datapath, Interfaces: slices.Clone(d.tiers)},
 		Instances:  []InstanceStatus{},
-		Refused:    d.refused,
+		Refused:    slices.Clone(d.refused),
+		LastReload: d.lastReload,
 	}
+	d.mu.Unlock()
 	for _, in := range d.rt.Status() {
-		s.Instances = append(s.Instances, instanceStatus(in))
+		is := instanceStatus(in)
+		is.Trackers = d.track.instanceTrackers(in.Name)
+		s.Instances = append(s.Instances, is)
+	}
+	for _, g := range d.rt.SyncGroups() {
+		s.SyncGroups = append(s.SyncGroups, SyncGroupStatus{Name: g.Name, State: g.State.String(),
+			StateCode: g.State.Metric(), Members: g.Members, Missing: g.Missing, FaultyMembers: g.FaultyMembers})
 	}
 	return s
 }

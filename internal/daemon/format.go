@@ -51,10 +51,44 @@ func WriteStatus(w io.Writer, s *Status, now time.Time) error {
 			master, vips, last, in.Counters.AdvertsSent, in.Counters.AdvertsReceived, in.Counters.Dropped)
 	}
 	tw.Flush()
+	if len(s.SyncGroups) > 0 {
+		b.WriteString("\n")
+		for _, g := range s.SyncGroups {
+			fmt.Fprintf(&b, "sync group %s: %s, members %s", g.Name, g.State, strings.Join(g.Members, ","))
+			if len(g.Missing) > 0 {
+				fmt.Fprintf(&b, " (not running: %s)", strings.Join(g.Missing, ","))
+			}
+			if g.FaultyMembers > 0 {
+				fmt.Fprintf(&b, ", %d in fault", g.FaultyMembers)
+			}
+			b.WriteString("\n")
+		}
+	}
+	for _, in := range s.Instances {
+		if len(in.Trackers) == 0 {
+			continue
+		}
+		var ts []string
+		for _, t := range in.Trackers {
+			e := t.Kind + " " + t.Name + " " + t.State
+			if t.Effect != "" {
+				e += " (" + t.Effect + ")"
+			}
+			ts = append(ts, e)
+		}
+		fmt.Fprintf(&b, "\n%s tracks: %s", in.Name, strings.Join(ts, "; "))
+	}
 	for _, in := range s.Instances {
 		if in.Fault && in.FaultDetail != "" {
 			fmt.Fprintf(&b, "\n%s is in FAULT: %s", in.Name, in.FaultDetail)
 		}
+	}
+	if r := s.LastReload; r != nil {
+		verdict := fmt.Sprintf("applied %d changes", len(r.Changes))
+		if !r.OK {
+			verdict = "refused: " + strings.Join(r.Errors, "; ")
+		}
+		fmt.Fprintf(&b, "\nlast reload %s ago: %s", ago(now, r.At), verdict)
 	}
 	for _, r := range s.Refused {
 		fmt.Fprintf(&b, "\nvrrp_instance %s (%s) refused:\n  %s", r.Name, r.Pos, strings.Join(r.Errors, "\n  "))
@@ -78,4 +112,30 @@ func ago(now, t time.Time) string {
 		return d.Round(time.Millisecond).String()
 	}
 	return d.Round(time.Second).String()
+}
+
+// WriteReload prints a reload's result as "lbd reload" shows it.
+func WriteReload(w io.Writer, r *ReloadResult) error {
+	var b strings.Builder
+	if !r.OK {
+		b.WriteString("configuration refused; the running configuration stays:\n")
+		for _, e := range r.Errors {
+			b.WriteString("  " + e + "\n")
+		}
+	} else {
+		fmt.Fprintf(&b, "configuration reloaded in %s: ", time.Duration(r.Duration*float64(time.Second)).Round(time.Microsecond))
+		if len(r.Changes) == 0 {
+			b.WriteString("nothing changed\n")
+		} else {
+			fmt.Fprintf(&b, "%d changes\n", len(r.Changes))
+			for _, c := range r.Changes {
+				b.WriteString("  " + c + "\n")
+			}
+		}
+	}
+	for _, wr := range r.Warnings {
+		b.WriteString(wr + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

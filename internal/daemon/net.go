@@ -58,9 +58,16 @@ type sockKey struct {
 }
 
 type socket struct {
-	key    sockKey
-	ifname string
-	conn   *conn
+	key      sockKey
+	ifname   string
+	conn     *conn
+	listened bool
+}
+
+// portKey is an interface and family: the runtime's receive port.
+type portKey struct {
+	ifindex int
+	family  vrrp.Family
 }
 
 // sockets opens and shares the VRRP sockets.
@@ -69,6 +76,7 @@ type sockets struct {
 	host  *netutil.Host
 	open  map[sockKey]*socket
 	order []*socket
+	taken map[portKey]bool // a socket of the port takes unicast packets
 }
 
 func (s *sockets) get(ifname string, ifindex int, p *Plan) (*socket, error) {
@@ -114,23 +122,54 @@ func (s *sockets) get(ifname string, ifindex int, p *Plan) (*socket, error) {
 	return sk, nil
 }
 
-// listen hands every socket to the runtime; the first socket of each
-// interface and family takes the unicast packets (all of them receive
-// every unicast VRRP packet arriving on the interface).
-func (s *sockets) listen(rt *vrrp.Runtime) error {
-	type port struct {
-		ifindex int
-		family  vrrp.Family
-	}
-	taken := map[port]bool{}
+// listenNew hands the sockets opened since the last call to the runtime;
+// the first socket of each interface and family takes the unicast packets
+// (all of them receive every unicast VRRP packet arriving on the
+// interface).
+func (s *sockets) listenNew(rt *vrrp.Runtime) error {
 	for _, sk := range s.order {
-		p := port{sk.key.ifindex, sk.key.family}
-		if err := rt.Listen(sk.conn, vrrp.ListenSpec{Interface: sk.ifname, Family: sk.key.family, Unicast: !taken[p]}); err != nil {
+		if sk.listened {
+			continue
+		}
+		p := portKey{sk.key.ifindex, sk.key.family}
+		if err := rt.Listen(sk.conn, vrrp.ListenSpec{Interface: sk.ifname, Family: sk.key.family, Unicast: !s.taken[p]}); err != nil {
 			return err
 		}
-		taken[p] = true
+		sk.listened = true
+		s.taken[p] = true
 	}
 	return nil
+}
+
+// closeUnused closes the sockets of every port (interface and family) no
+// instance uses any more. A port still used keeps all its sockets, idle
+// ones included: the one taking unicast packets must stay.
+func (s *sockets) closeUnused(rt *vrrp.Runtime, used map[*socket]bool) []string {
+	busy := map[portKey]bool{}
+	for sk := range used {
+		if sk != nil {
+			busy[portKey{sk.key.ifindex, sk.key.family}] = true
+		}
+	}
+	var closed []string
+	keep := s.order[:0]
+	for _, sk := range s.order {
+		p := portKey{sk.key.ifindex, sk.key.family}
+		if busy[p] {
+			keep = append(keep, sk)
+			continue
+		}
+		if sk.listened {
+			rt.CloseConn(sk.conn)
+		} else {
+			sk.conn.Close()
+		}
+		delete(s.open, sk.key)
+		delete(s.taken, p)
+		closed = append(closed, fmt.Sprintf("vrrp socket on %s (%v) closed", sk.ifname, sk.key.family))
+	}
+	s.order = keep
+	return closed
 }
 
 func (s *sockets) closeAll() {
@@ -155,22 +194,34 @@ type addresses struct {
 	mgr   *netutil.VIPManager
 	state *vipState
 	log   *slog.Logger
-	plan  map[vipKey]PlannedVIP
 
 	mu    sync.Mutex
+	plan  map[vipKey]PlannedVIP
 	added map[vipKey]netutil.Address
 }
 
 func newAddresses(d *Daemon, p *Plan) *addresses {
 	a := &addresses{host: d.host, mgr: d.vips, state: d.state, log: d.log.With("instance", p.Name),
-		plan: map[vipKey]PlannedVIP{}, added: map[vipKey]netutil.Address{}}
-	for _, pv := range p.VIPs {
-		a.plan[vipKey{pv.Dev, pv.VIP.Prefix.Addr()}] = pv
-	}
+		added: map[vipKey]netutil.Address{}}
+	a.setPlan(p)
 	return a
 }
 
+// setPlan replaces the planned VIPs (a reload changed the instance in
+// place). Addresses added under the old plan stay removable.
+func (a *addresses) setPlan(p *Plan) {
+	plan := map[vipKey]PlannedVIP{}
+	for _, pv := range p.VIPs {
+		plan[vipKey{pv.Dev, pv.VIP.Prefix.Addr()}] = pv
+	}
+	a.mu.Lock()
+	a.plan = plan
+	a.mu.Unlock()
+}
+
 func (a *addresses) find(v vrrp.VIP) (vipKey, PlannedVIP, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	for k, pv := range a.plan {
 		if k.ip == v.Prefix.Addr() && (v.Dev == "" || v.Dev == k.dev) {
 			return k, pv, nil
@@ -204,12 +255,17 @@ func (a *addresses) AddVIP(v vrrp.VIP) error {
 }
 
 func (a *addresses) RemoveVIP(v vrrp.VIP) error {
-	k, pv, err := a.find(v)
-	if err != nil {
-		return err
-	}
 	a.mu.Lock()
-	addr, ok := a.added[k]
+	var k vipKey
+	var addr netutil.Address
+	ok := false
+	// By what was added: a VIP a reload dropped from the plan goes too.
+	for ak, ad := range a.added {
+		if ak.ip == v.Prefix.Addr() && (v.Dev == "" || v.Dev == ak.dev) {
+			k, addr, ok = ak, ad, true
+			break
+		}
+	}
 	delete(a.added, k)
 	a.mu.Unlock()
 	if !ok {
@@ -218,7 +274,7 @@ func (a *addresses) RemoveVIP(v vrrp.VIP) error {
 	if _, err := a.mgr.Remove(addr); err != nil {
 		return err
 	}
-	a.state.remove(pv.Dev, addr)
+	a.state.remove(k.dev, addr)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lbdproject/lbd/pkg/config"
 	"github.com/lbdproject/lbd/pkg/netutil"
+	"github.com/lbdproject/lbd/pkg/track"
 	"github.com/lbdproject/lbd/pkg/vrrp"
 )
 
@@ -28,6 +29,14 @@ type Plan struct {
 	// TrackPrimary is keepalived's default: FAULT while the instance's
 	// own interface is down (dont_track_primary turns it off).
 	TrackPrimary bool
+	// Tracking is what the instance tracks (Tracking.Primary included).
+	Tracking Tracking
+	// Notify is its notify scripts and alert settings.
+	Notify NotifyPlan
+	// Routes and Rules are virtual_routes and virtual_rules: added with
+	// the VIPs on becoming MASTER, removed on leaving MASTER.
+	Routes []RoutePlan
+	Rules  []RulePlan
 	// NotApplied lists configured features that lbd run does not apply
 	// yet, for one warning at startup.
 	NotApplied []string
@@ -61,6 +70,18 @@ type Translation struct {
 	Warnings []string
 	// GARP is the per-interface pacing policy (garp_group, vrrp_garp_*).
 	GARP GARPPolicy
+	// Scripts, Files and Processes are the tracked objects by name:
+	// vrrp_script (those whose command passed script.Check), track_file,
+	// vrrp_track_process.
+	Scripts   map[string]ScriptDef
+	Files     map[string]FileDef
+	Processes map[string]track.ProcessSpec
+	// Groups are the vrrp_sync_groups.
+	Groups []GroupPlan
+	// Notify is the global notification setup (FIFOs, mail).
+	Notify GlobalNotify
+	// Static is static_ipaddress, static_routes and static_rules.
+	Static StaticPlan
 }
 
 // Translate turns a loaded configuration and its diagnostics into plans.
@@ -102,6 +123,10 @@ func Translate(cfg *config.Config, diags config.Diagnostics) Translation {
 		}
 		tr.Plans = append(tr.Plans, p)
 	}
+	translateScripts(cfg, &tr)
+	translateTracking(cfg, &tr)
+	translateNotify(cfg, &tr)
+	translateRoutes(cfg, &tr)
 	return tr
 }
 
@@ -359,8 +384,7 @@ func lastAddr(p netip.Prefix) netip.Addr {
 }
 
 // notApplied names what the instance configures that lbd run does not
-// do yet: tracking, notify scripts and sync groups arrive with issue 4's
-// integration; virtual routes and rules have no engine yet.
+// do (yet).
 func notApplied(v *config.VRRPInstance) []string {
 	var out []string
 	add := func(on bool, what string) {
@@ -368,16 +392,7 @@ func notApplied(v *config.VRRPInstance) []string {
 			out = append(out, what)
 		}
 	}
-	add(len(v.TrackInterfaces) > 0, "track_interface")
-	add(len(v.TrackScripts) > 0, "track_script")
-	add(len(v.TrackFiles) > 0, "track_file")
-	add(len(v.TrackProcesses) > 0, "track_process")
-	n := v.Notify
-	add(n.Master != nil || n.Backup != nil || n.Fault != nil || n.Stop != nil || n.Any != nil ||
-		n.Deleted != nil || n.MasterRxLowerPri != nil, "notify scripts")
-	add(v.SyncGroup != "", "vrrp_sync_group "+v.SyncGroup)
-	add(len(v.VirtualRoutes) > 0, "virtual_routes")
-	add(len(v.VirtualRules) > 0, "virtual_rules")
+	add(len(v.TrackBFDs) > 0, "track_bfd")
 	add(v.UseVMAC || v.UseIPVLAN, "use_vmac/use_ipvlan (runs on the base interface)")
 	add(!v.Accept && v.Priority != vrrp.PriorityOwner, "no_accept (no firewall rules are installed)")
 	return out

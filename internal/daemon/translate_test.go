@@ -358,26 +358,20 @@ vrrp_instance VI_1 {
 
 func TestTranslateNotApplied(t *testing.T) {
 	p := onePlan(t, `
-vrrp_script chk {
-  script "/bin/true"
-}
 vrrp_instance VI_1 {
   interface eth0
   virtual_router_id 60
   dont_track_primary
-  track_script {
-    chk
-  }
-  notify_master "/bin/true"
+  use_vmac
   virtual_ipaddress {
     192.0.2.100
   }
 }
 `)
-	if p.TrackPrimary {
+	if p.TrackPrimary || p.Tracking.Primary != "" {
 		t.Error("dont_track_primary ignored")
 	}
-	if !slices.Equal(p.NotApplied, []string{"track_script", "notify scripts"}) {
+	if !slices.Equal(p.NotApplied, []string{"use_vmac/use_ipvlan (runs on the base interface)"}) {
 		t.Errorf("not applied %q", p.NotApplied)
 	}
 }

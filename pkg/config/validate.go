@@ -192,25 +192,10 @@ func (v *validator) syncGroups() {
 		if g.GlobalTracking {
 			g.SyncGroupTrackingWeight = true
 		}
-		// A member's own tracking weights would make the members'
-		// priorities drift apart: keepalived zeroes them.
-		if g.SyncGroupTrackingWeight {
-			continue
-		}
-		for _, m := range valid {
-			inst := v.instanceByName(m)
-			zero := func(kind string, refs []TrackRef) {
-				for i := range refs {
-					if refs[i].Weight != 0 {
-						v.warnf(refs[i].Pos, "vrrp_instance %s: %s %s weight %d ignored: the instance is in vrrp_sync_group %s (set sync_group_tracking_weight there to keep it)", inst.Name, kind, refs[i].Name, refs[i].Weight, g.Name)
-						refs[i].Weight = 0
-					}
-				}
-			}
-			zero("track_script", inst.TrackScripts)
-			zero("track_file", inst.TrackFiles)
-			zero("track_process", inst.TrackProcesses)
-		}
+		// A member's own tracking weights are kept as written: the
+		// daemon applies keepalived's rules for them (pkg/track
+		// ApplySyncRules: some become unweighted, others are ignored)
+		// and warns at the entry.
 	}
 }
 

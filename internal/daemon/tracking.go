@@ -1,0 +1,466 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/lbdproject/lbd/pkg/script"
+	"github.com/lbdproject/lbd/pkg/track"
+	"github.com/lbdproject/lbd/pkg/vrrp"
+)
+
+// tracking runs the trackers (pkg/track) and turns their states into
+// each instance's effective priority, fault sources and release from
+// INIT, as keepalived's vrrp_track.c. Every object is watched once,
+// whatever number of instances track it. Trackers only signal a change;
+// one goroutine recomputes every instance (a handful of additions each)
+// and tells the runtime what differs from what it told it last.
+//
+// Instances are added to the runtime held in INIT; the first
+// recomputation applies their priority and faults and then releases
+// them, unless an unweighted vrrp_script has not reported yet
+// (keepalived's num_script_init).
+type tracking struct {
+	log    *slog.Logger
+	m      *track.Metrics
+	rt     *vrrp.Runtime
+	runner *script.Runner
+	kick   chan struct{}
+
+	mu      sync.Mutex
+	ifaces  *ifaceTrackers
+	scripts map[string]*scriptRun
+	files   *fileTrackers
+	procs   *procTrackers
+	insts   map[string]*instTrack
+}
+
+type ifaceTrackers struct {
+	names  []string
+	t      *track.InterfaceTracker
+	cancel context.CancelFunc
+}
+
+type scriptRun struct {
+	def    ScriptDef
+	t      *track.ScriptTracker
+	cancel context.CancelFunc
+}
+
+type fileTrackers struct {
+	defs   map[string]FileDef
+	t      *track.FileTracker
+	cancel context.CancelFunc
+}
+
+type procTrackers struct {
+	specs  map[string]track.ProcessSpec
+	t      *track.ProcessTracker
+	cancel context.CancelFunc
+}
+
+// instTrack is one instance: what it tracks and what was applied.
+type instTrack struct {
+	base     uint8
+	tracking Tracking
+	held     bool // in INIT until released
+	total    int
+	faults   map[string]string // fault source -> detail, as applied
+	applied  bool
+}
+
+func newTracking(log *slog.Logger, m *track.Metrics, rt *vrrp.Runtime, runner *script.Runner) *tracking {
+	return &tracking{log: log, m: m, rt: rt, runner: runner, kick: make(chan struct{}, 1),
+		scripts: map[string]*scriptRun{}, insts: map[string]*instTrack{}}
+}
+
+func (t *tracking) changed(track.Update) {
+	select {
+	case t.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run recomputes on every change until ctx is done.
+func (t *tracking) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.kick:
+			t.mu.Lock()
+			t.recomputeLocked()
+			t.mu.Unlock()
+		}
+	}
+}
+
+// trackerSet is what the trackers must watch.
+type trackerSet struct {
+	ifaces  []string
+	scripts map[string]ScriptDef
+	files   map[string]FileDef
+	procs   map[string]track.ProcessSpec
+}
+
+// wanted computes the trackers that the instances' tracking needs: only
+// objects someone tracks are watched (keepalived does not run an
+// untracked vrrp_script either).
+func wanted(tr *Translation) trackerSet {
+	ts := trackerSet{scripts: map[string]ScriptDef{}, files: map[string]FileDef{}, procs: map[string]track.ProcessSpec{}}
+	ifs := map[string]bool{}
+	for _, p := range tr.Plans {
+		if p.Tracking.Primary != "" {
+			ifs[p.Tracking.Primary] = true
+		}
+		for _, r := range p.Tracking.Refs {
+			switch r.Kind {
+			case track.KindInterface:
+				ifs[r.Name] = true
+			case track.KindScript:
+				ts.scripts[r.Name] = tr.Scripts[r.Name]
+			case track.KindFile:
+				ts.files[r.Name] = tr.Files[r.Name]
+			case track.KindProcess:
+				ts.procs[r.Name] = tr.Processes[r.Name]
+			}
+		}
+	}
+	for n := range ifs {
+		ts.ifaces = append(ts.ifaces, n)
+	}
+	sort.Strings(ts.ifaces)
+	return ts
+}
+
+// setTrackers starts the trackers of ts that are not running with the
+// same definition, and stops those no longer wanted; unchanged ones run
+// on (a vrrp_script keeps its state and its rhythm). It returns one
+// description per change and the stopped trackers to wait for, after
+// the caller released t.mu.
+func (t *tracking) setTrackersLocked(ctx context.Context, ts trackerSet, reload bool) ([]string, []func(), error) {
+	var changes []string
+	var waits []func()
+	if t.ifaces == nil || !slices.Equal(t.ifaces.names, ts.ifaces) {
+		var next *ifaceTrackers
+		if len(ts.ifaces) > 0 {
+			it, err := track.NewInterfaceTracker(track.InterfaceOptions{Interfaces: ts.ifaces, OnUpdate: t.changed, Logger: t.log, Metrics: t.m})
+			if err != nil {
+				return nil, nil, err
+			}
+			c, cancel := context.WithCancel(ctx)
+			if err := it.Start(c); err != nil {
+				cancel()
+				return nil, nil, err
+			}
+			next = &ifaceTrackers{names: ts.ifaces, t: it, cancel: cancel}
+		}
+		if old := t.ifaces; old != nil && old.t != nil {
+			old.cancel()
+			waits = append(waits, old.t.Wait)
+		}
+		t.ifaces = next
+		if reload {
+			changes = append(changes, fmt.Sprintf("tracked interfaces now %s", strings.Join(ts.ifaces, ", ")))
+		}
+	}
+	for name, def := range ts.scripts {
+		if sr := t.scripts[name]; sr != nil && reflect.DeepEqual(sr.def, def) {
+			continue
+		}
+		st, err := track.NewScriptTracker(track.ScriptOptions{Name: name, Command: def.Cmd, Interval: def.Interval,
+			Timeout: def.Timeout, Rise: def.Rise, Fall: def.Fall, InitFail: def.InitFail, Runner: t.runner,
+			OnUpdate: t.changed, Logger: t.log, Metrics: t.m})
+		if err != nil {
+			return nil, nil, err
+		}
+		if old := t.scripts[name]; old != nil {
+			old.cancel()
+			waits = append(waits, old.t.Wait)
+			changes = append(changes, "vrrp_script "+name+" restarted")
+		} else if reload {
+			changes = append(changes, "vrrp_script "+name+" started")
+		}
+		c, cancel := context.WithCancel(ctx)
+		st.Start(c)
+		t.scripts[name] = &scriptRun{def: def, t: st, cancel: cancel}
+	}
+	for name, sr := range t.scripts {
+		if _, ok := ts.scripts[name]; !ok {
+			sr.cancel()
+			waits = append(waits, sr.t.Wait)
+			delete(t.scripts, name)
+			changes = append(changes, "vrrp_script "+name+" stopped")
+		}
+	}
+	if t.files == nil || !reflect.DeepEqual(t.files.defs, ts.files) {
+		var next *fileTrackers
+		if len(ts.files) > 0 {
+			var specs []track.FileSpec
+			for _, n := range slices.Sorted(maps.Keys(ts.files)) {
+				f := ts.files[n]
+				if f.InitFile {
+					if err := track.InitFile(f.Spec.Path, f.InitValue, f.Overwrite, reload); err != nil {
+						t.log.Warn("track_file init_file", "file", n, "error", err)
+					}
+				}
+				specs = append(specs, f.Spec)
+			}
+			ft, err := track.NewFileTracker(track.FileOptions{Files: specs, OnUpdate: t.changed, Logger: t.log, Metrics: t.m})
+			if err != nil {
+				return nil, nil, err
+			}
+			c, cancel := context.WithCancel(ctx)
+			ft.Start(c)
+			next = &fileTrackers{defs: ts.files, t: ft, cancel: cancel}
+		}
+		if old := t.files; old != nil && old.t != nil {
+			old.cancel()
+			waits = append(waits, old.t.Wait)
+		}
+		t.files = next
+		if reload {
+			changes = append(changes, "track_files reread")
+		}
+	}
+	if t.procs == nil || !reflect.DeepEqual(t.procs.specs, ts.procs) {
+		var next *procTrackers
+		if len(ts.procs) > 0 {
+			var specs []track.ProcessSpec
+			for _, n := range slices.Sorted(maps.Keys(ts.procs)) {
+				specs = append(specs, ts.procs[n])
+			}
+			pt, err := track.NewProcessTracker(track.ProcessOptions{Processes: specs, OnUpdate: t.changed, Logger: t.log, Metrics: t.m})
+			if err != nil {
+				return nil, nil, err
+			}
+			c, cancel := context.WithCancel(ctx)
+			if err := pt.Start(c); err != nil {
+				cancel()
+				return nil, nil, err
+			}
+			next = &procTrackers{specs: ts.procs, t: pt, cancel: cancel}
+		}
+		if old := t.procs; old != nil && old.t != nil {
+			old.cancel()
+			waits = append(waits, old.t.Wait)
+		}
+		t.procs = next
+		if reload {
+			changes = append(changes, "vrrp_track_processes rescanned")
+		}
+	}
+	return changes, waits, nil
+}
+
+// statusOf returns the state of one tracked object as an instance's
+// reference sees it.
+func (t *tracking) statusOf(r track.Ref) track.Status {
+	s := track.Status{Kind: r.Kind, Name: r.Name, Weight: r.Weight, Reverse: r.Reverse, State: track.StateDown}
+	switch r.Kind {
+	case track.KindInterface:
+		if t.ifaces != nil {
+			s.State = t.ifaces.t.State(r.Name)
+		}
+	case track.KindScript:
+		if sr := t.scripts[r.Name]; sr != nil {
+			s.State = sr.t.State()
+		}
+	case track.KindFile:
+		if t.files != nil {
+			s.Value, _ = t.files.t.Value(r.Name)
+		}
+	case track.KindProcess:
+		if t.procs != nil {
+			if st, ok := t.procs.t.State(r.Name); ok {
+				s.State = st
+			}
+		}
+	}
+	return s
+}
+
+// faultSource names the runtime fault source of a reference.
+func faultSource(r track.Ref) string {
+	return "track_" + r.Kind.String() + " " + r.Name
+}
+
+func faultDetail(s track.Status) string {
+	switch {
+	case s.Kind == track.KindFile:
+		return fmt.Sprintf("value %d", s.Value)
+	case s.Reverse:
+		return s.State.String() + " (reverse)"
+	}
+	return s.State.String()
+}
+
+// recomputeLocked applies every instance's tracked priority and faults
+// that changed, and releases the instances that may leave INIT.
+func (t *tracking) recomputeLocked() {
+	for _, name := range slices.Sorted(maps.Keys(t.insts)) {
+		it := t.insts[name]
+		var sts []track.Status
+		faults := map[string]string{}
+		for _, r := range it.tracking.Refs {
+			s := t.statusOf(r)
+			sts = append(sts, s)
+			if s.Effect().Fault {
+				faults[faultSource(r)] = faultDetail(s)
+			}
+		}
+		if p := it.tracking.Primary; p != "" {
+			if t.ifaces == nil || t.ifaces.t.State(p) != track.StateUp {
+				faults["interface"] = p + " is down"
+			}
+		}
+		eff := track.Priority(it.base, sts...)
+		if !it.applied || eff.Total != it.total {
+			if err := t.rt.SetPriority(name, eff.Total); err == nil {
+				if it.applied && eff.Total != it.total {
+					t.log.Info("tracked priority changed", "instance", name, "total", eff.Total, "priority", int(eff.Priority))
+				}
+			}
+			it.total = eff.Total
+		}
+		for src, d := range faults {
+			if old, ok := it.faults[src]; !ok || old != d {
+				t.rt.SetFault(name, src, true, d)
+			}
+		}
+		for src := range it.faults {
+			if _, ok := faults[src]; !ok {
+				t.rt.SetFault(name, src, false, "")
+			}
+		}
+		it.faults = faults
+		it.applied = true
+		if it.held && !eff.Init {
+			it.held = false
+			t.rt.Release(name)
+		}
+	}
+}
+
+// add registers a plan's instance (added to the runtime, held in INIT).
+func (t *tracking) addLocked(p *Plan) {
+	c := p.Config
+	c.Normalize()
+	t.insts[p.Name] = &instTrack{base: c.Priority, tracking: p.Tracking, held: true, faults: map[string]string{}}
+}
+
+// update replaces a running instance's tracking (a reload changed it in
+// place; the runtime already has the new base priority).
+func (t *tracking) updateLocked(p *Plan) {
+	it := t.insts[p.Name]
+	if it == nil {
+		t.addLocked(p)
+		return
+	}
+	c := p.Config
+	c.Normalize()
+	it.base = c.Priority
+	it.tracking = p.Tracking
+	it.applied = false
+}
+
+func (t *tracking) removeLocked(name string) { delete(t.insts, name) }
+
+// totalFor computes a plan's tracked total with the trackers' current
+// states (for a reconfiguration applying it with the new base).
+func (t *tracking) totalFor(p *Plan) int {
+	c := p.Config
+	c.Normalize()
+	var sts []track.Status
+	for _, r := range p.Tracking.Refs {
+		sts = append(sts, t.statusOf(r))
+	}
+	return track.Priority(c.Priority, sts...).Total
+}
+
+// stop stops every tracker and waits for them.
+func (t *tracking) stop() {
+	t.mu.Lock()
+	var waits []func()
+	if t.ifaces != nil && t.ifaces.t != nil {
+		t.ifaces.cancel()
+		waits = append(waits, t.ifaces.t.Wait)
+	}
+	for _, sr := range t.scripts {
+		sr.cancel()
+		waits = append(waits, sr.t.Wait)
+	}
+	if t.files != nil && t.files.t != nil {
+		t.files.cancel()
+		waits = append(waits, t.files.t.Wait)
+	}
+	if t.procs != nil && t.procs.t != nil {
+		t.procs.cancel()
+		waits = append(waits, t.procs.t.Wait)
+	}
+	t.mu.Unlock()
+	for _, w := range waits {
+		w()
+	}
+}
+
+// TrackerStatus is one tracked object of an instance, for lbd status.
+type TrackerStatus struct {
+	Kind    string `json:"kind"` // interface, script, file, process
+	Name    string `json:"name"`
+	State   string `json:"state"` // up, down, init; files: their value
+	Value   *int64 `json:"value,omitempty"`
+	Weight  int    `json:"weight"`
+	Reverse bool   `json:"reverse,omitempty"`
+	// Effect is what it does now: "+10", "-20", "fault", "init" or "".
+	Effect string `json:"effect"`
+}
+
+// instanceTrackers returns an instance's trackers' states.
+func (t *tracking) instanceTrackers(name string) []TrackerStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	it := t.insts[name]
+	if it == nil {
+		return nil
+	}
+	var out []TrackerStatus
+	if p := it.tracking.Primary; p != "" {
+		st := track.StateDown
+		if t.ifaces != nil {
+			st = t.ifaces.t.State(p)
+		}
+		ts := TrackerStatus{Kind: "interface", Name: p, State: st.String()}
+		if st != track.StateUp {
+			ts.Effect = "fault"
+		}
+		out = append(out, ts)
+	}
+	for _, r := range it.tracking.Refs {
+		s := t.statusOf(r)
+		ts := TrackerStatus{Kind: r.Kind.String(), Name: r.Name, State: s.State.String(), Weight: r.Weight, Reverse: r.Reverse}
+		if r.Kind == track.KindFile {
+			v := s.Value
+			ts.Value = &v
+			ts.State = fmt.Sprint(v)
+		}
+		e := s.Effect()
+		switch {
+		case e.Fault:
+			ts.Effect = "fault"
+		case e.Init:
+			ts.Effect = "init"
+		case e.Delta != 0:
+			ts.Effect = fmt.Sprintf("%+d", e.Delta)
+		}
+		out = append(out, ts)
+	}
+	return out
+}

@@ -148,7 +148,11 @@ func wanted(tr *Translation) trackerSet {
 func (t *tracking) setTrackersLocked(ctx context.Context, ts trackerSet, reload bool) ([]string, []func(), error) {
 	var changes []string
 	var waits []func()
-	if t.ifaces == nil || !slices.Equal(t.ifaces.names, ts.ifaces) {
+	var curIfs []string
+	if t.ifaces != nil {
+		curIfs = t.ifaces.names
+	}
+	if !slices.Equal(curIfs, ts.ifaces) {
 		var next *ifaceTrackers
 		if len(ts.ifaces) > 0 {
 			it, err := track.NewInterfaceTracker(track.InterfaceOptions{Interfaces: ts.ifaces, OnUpdate: t.changed, Logger: t.log, Metrics: t.m})
@@ -200,7 +204,11 @@ func (t *tracking) setTrackersLocked(ctx context.Context, ts trackerSet, reload 
 			changes = append(changes, "vrrp_script "+name+" stopped")
 		}
 	}
-	if t.files == nil || !reflect.DeepEqual(t.files.defs, ts.files) {
+	curFiles := map[string]FileDef{}
+	if t.files != nil {
+		curFiles = t.files.defs
+	}
+	if !reflect.DeepEqual(curFiles, ts.files) {
 		var next *fileTrackers
 		if len(ts.files) > 0 {
 			var specs []track.FileSpec
@@ -230,7 +238,11 @@ func (t *tracking) setTrackersLocked(ctx context.Context, ts trackerSet, reload 
 			changes = append(changes, "track_files reread")
 		}
 	}
-	if t.procs == nil || !reflect.DeepEqual(t.procs.specs, ts.procs) {
+	curProcs := map[string]track.ProcessSpec{}
+	if t.procs != nil {
+		curProcs = t.procs.specs
+	}
+	if !reflect.DeepEqual(curProcs, ts.procs) {
 		var next *procTrackers
 		if len(ts.procs) > 0 {
 			var specs []track.ProcessSpec

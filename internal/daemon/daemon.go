@@ -49,8 +49,8 @@ import (
 
 	"github.com/lbdproject/lbd/pkg/config"
 	"github.com/lbdproject/lbd/pkg/netutil"
-	"github.com/lbdproject/lbd/pkg/realtime"
 	"github.com/lbdproject/lbd/pkg/notify"
+	"github.com/lbdproject/lbd/pkg/realtime"
 	"github.com/lbdproject/lbd/pkg/script"
 	"github.com/lbdproject/lbd/pkg/track"
 	"github.com/lbdproject/lbd/pkg/vrrp"

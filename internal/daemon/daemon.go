@@ -235,7 +235,8 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 		}()
 	}
 
-	runner := script.NewRunner(script.Options{Logger: log})
+	// Scripts never inherit vrrp_rt_priority's SCHED_RR.
+	runner := script.NewRunner(script.Options{Logger: log, ForkHook: realtime.NormalChildren})
 	d.events = newDispatcher(log, runner, nm)
 	d.rt = vrrp.NewRuntime(vrrp.RuntimeOptions{Logger: log, Metrics: m, OnEvent: d.events.onEvent})
 	d.track = newTracking(log, tm, d.rt, runner)

@@ -180,6 +180,13 @@ type Options struct {
 	MaxConcurrent int
 	// Shell is the shell for Command.Shell (default /bin/sh).
 	Shell string
+	// ForkHook, if set, runs on the forking thread (locked to it) just
+	// before a script is started, and the function it returns right
+	// after: lbd run passes realtime.NormalChildren, so that scripts do
+	// not inherit SCHED_RR (keepalived's SCHED_RESET_ON_FORK). An error
+	// from either fails the run (OutcomeExecError); a restore error also
+	// keeps the thread locked, so that the runtime discards it.
+	ForkHook func() (restore func() error, err error)
 }
 
 // Runner runs scripts. It is safe for concurrent use.
@@ -347,8 +354,28 @@ func (r *Runner) run(ctx context.Context, j Job) Result {
 	// Pdeathsig fires when the forking thread exits: keep this goroutine on
 	// its thread until the script has been reaped.
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	err = cmd.Start()
+	unlock := true
+	defer func() {
+		if unlock {
+			runtime.UnlockOSThread()
+		}
+	}()
+	if h := r.opts.ForkHook; h != nil {
+		restore, herr := h()
+		if herr != nil {
+			err = fmt.Errorf("fork hook: %w", herr)
+		} else {
+			err = cmd.Start()
+			if rerr := restore(); rerr != nil {
+				unlock = false
+				if err == nil {
+					r.log.Warn("script: fork hook restore failed; the thread is discarded", "script", j.Name, "error", rerr)
+				}
+			}
+		}
+	} else {
+		err = cmd.Start()
+	}
 	outW.Close()
 	errW.Close()
 	if err != nil {

@@ -276,3 +276,29 @@ func BenchmarkRunShellScript(b *testing.B) {
 		}
 	}
 }
+
+// TestRunForkHook: the hook runs around every start, on the forking
+// thread; its failure is an exec error and nothing runs.
+func TestRunForkHook(t *testing.T) {
+	var hooks, restores int
+	r := NewRunner(Options{ForkHook: func() (func() error, error) {
+		hooks++
+		return func() error { restores++; return nil }, nil
+	}})
+	if res := r.Run(context.Background(), Job{Command: Command{Args: []string{"/bin/true"}}}); !res.OK() {
+		t.Fatalf("%v", res)
+	}
+	if hooks != 1 || restores != 1 {
+		t.Errorf("hook %d, restore %d; want 1, 1", hooks, restores)
+	}
+	bad := NewRunner(Options{ForkHook: func() (func() error, error) { return nil, errors.New("no") }})
+	dir := t.TempDir()
+	mark := filepath.Join(dir, "ran")
+	res := bad.Run(context.Background(), Job{Command: sh("touch " + mark)})
+	if res.Outcome != OutcomeExecError || !strings.Contains(res.String(), "fork hook: no") {
+		t.Errorf("failing hook: %v", res)
+	}
+	if _, err := os.Stat(mark); err == nil {
+		t.Error("the script ran despite the failing hook")
+	}
+}

@@ -277,6 +277,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	}
 	defer ctl.close()
 
+	runOnce(log, runner, "startup_script", tr.Notify.Startup)
 	d.rt.Start()
 	tctx, stopTracking := context.WithCancel(context.Background())
 	d.trackCtx = tctx
@@ -336,8 +337,26 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	if d.state.empty() {
 		os.Remove(d.state.path)
 	}
+	d.mu.Lock()
+	shutdown := d.cur.Notify.Shutdown
+	d.mu.Unlock()
+	runOnce(log, runner, "shutdown_script", shutdown)
 	log.Info("lbd stopped")
 	return err
+}
+
+// runOnce runs startup_script or shutdown_script and waits for it, up to
+// its timeout, as keepalived does.
+func runOnce(log *slog.Logger, runner *script.Runner, what string, ts *TimedScript) {
+	if ts == nil {
+		return
+	}
+	res := runner.Run(context.Background(), script.Job{Name: what, Command: ts.Cmd, Timeout: ts.Timeout})
+	if res.OK() {
+		log.Info(what+" finished", "detail", res.String())
+		return
+	}
+	log.Warn(what+" failed", "result", res.Outcome.String(), "detail", res.String(), "stderr", string(res.Stderr))
 }
 
 func groupSpecs(tr *Translation) []vrrp.SyncGroupSpec {

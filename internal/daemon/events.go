@@ -247,6 +247,56 @@ func (d *dispatcher) onEvent(ev vrrp.Event) {
 	}
 }
 
+// groupRemoved reports a sync group a reload removed: DELETED with
+// notify_deleted, else FAULT, as for an instance.
+func (d *dispatcher) groupRemoved(name string) {
+	t := d.target(true, name)
+	if t == nil {
+		return
+	}
+	st := notify.StateFault
+	if t.plan.SendDeleted {
+		st = notify.StateDeleted
+	}
+	ev := notify.Event{Scope: notify.ScopeGroup, Name: name, State: st}
+	if t.scripts != nil {
+		t.scripts.Notify(ev)
+	}
+	d.mu.RLock()
+	fifos, mail := d.fifos, d.mail
+	d.mu.RUnlock()
+	for _, f := range fifos {
+		f.Write(ev)
+	}
+	if mail != nil && t.plan.SMTPAlert {
+		mail.Alert(ev)
+	}
+}
+
+// writeStates writes every instance's and group's current state to the
+// FIFOs (fifo_write_vrrp_states_on_reload).
+func (d *dispatcher) writeStates(insts []vrrp.InstanceStatus, groups []vrrp.SyncGroupStatus) {
+	d.mu.RLock()
+	fifos := d.fifos
+	d.mu.RUnlock()
+	var lines []notify.Event
+	for _, in := range insts {
+		if st, ok := notifyState(vrrp.Event{To: in.State}, false); ok {
+			lines = append(lines, notify.Event{Scope: notify.ScopeInstance, Name: in.Name, State: st, Priority: in.EffectivePriority})
+		}
+	}
+	for _, g := range groups {
+		if st, ok := notifyState(vrrp.Event{To: g.State}, false); ok {
+			lines = append(lines, notify.Event{Scope: notify.ScopeGroup, Name: g.Name, State: st})
+		}
+	}
+	for _, f := range fifos {
+		for _, l := range lines {
+			f.Write(l)
+		}
+	}
+}
+
 // close waits for the queued notify scripts and mails (bounded by ctx)
 // and closes the FIFOs.
 func (d *dispatcher) close(ctx context.Context) {

@@ -267,6 +267,7 @@ func (d *Daemon) apply(tr *Translation) []string {
 		delete(oldGroups, g.Name)
 	}
 	for name := range oldGroups {
+		d.events.groupRemoved(name)
 		d.events.dropTarget(true, name)
 		note("vrrp_sync_group %s removed", name)
 	}
@@ -350,5 +351,8 @@ func (d *Daemon) apply(tr *Translation) []string {
 	d.cur = *tr
 	d.refused = nil
 	d.mu.Unlock()
+	if tr.Notify.StatesOnReload {
+		d.events.writeStates(d.rt.Status(), d.rt.SyncGroups())
+	}
 	return changes
 }

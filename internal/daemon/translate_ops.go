@@ -85,8 +85,19 @@ type FIFOPlan struct {
 // GlobalNotify is global_defs' notification setup.
 type GlobalNotify struct {
 	FIFOs []FIFOPlan
+	// StatesOnReload writes every instance's and group's state to the
+	// FIFOs after a reload (fifo_write_vrrp_states_on_reload).
+	StatesOnReload bool
 	// Mail is set when smtp_server and notification_email are.
 	Mail *notify.MailOptions
+	// Startup and Shutdown are startup_script and shutdown_script.
+	Startup, Shutdown *TimedScript
+}
+
+// TimedScript is a script run once, waited for up to its timeout.
+type TimedScript struct {
+	Cmd     script.Command
+	Timeout time.Duration
 }
 
 // checkScript turns a configured script into a runnable, checked
@@ -303,6 +314,24 @@ func translateNotify(cfg *config.Config, tr *Translation) {
 			}
 		}
 		tr.Notify.FIFOs = append(tr.Notify.FIFOs, fp)
+	}
+	tr.Notify.StatesOnReload = gd.FIFOWriteVRRPStatesOnReload
+	for _, sc := range []struct {
+		kw      string
+		s       *config.Script
+		timeout time.Duration
+		dst     **TimedScript
+	}{{"startup_script", gd.StartupScript, gd.StartupScriptTimeout, &tr.Notify.Startup},
+		{"shutdown_script", gd.ShutdownScript, gd.ShutdownScriptTimeout, &tr.Notify.Shutdown}} {
+		if sc.s == nil {
+			continue
+		}
+		cmd, err := checkScript(cfg, sc.s, sc.s.User, sc.s.Group)
+		if err != nil {
+			tr.Warnings = append(tr.Warnings, fmt.Sprintf("%s: warning: %s disabled: %v", gd.Pos, sc.kw, err))
+			continue
+		}
+		*sc.dst = &TimedScript{Cmd: *cmd, Timeout: sc.timeout}
 	}
 	fifo("notify_fifo", gd.NotifyFIFO, gd.NotifyFIFOScript)
 	if f := gd.VRRPNotifyFIFO; f != nil && (gd.NotifyFIFO == nil || f.Name != gd.NotifyFIFO.Name) {

@@ -250,11 +250,8 @@ func translateRoutes(cfg *config.Config, tr *Translation) {
 	tr.Static.Routes = routes("static_routes", cfg.StaticRoutes)
 	tr.Static.Rules = rules("static_rules", cfg.StaticRules)
 	for _, a := range cfg.StaticAddresses {
-		if a.Dev == "" {
-			tr.Warnings = append(tr.Warnings, fmt.Sprintf("%s: warning: static_ipaddress %s ignored: no dev", a.Pos, a.Prefix))
-			continue
-		}
-		pv, err := planVIP(a, a.Dev, false)
+		// keepalived puts a static address without dev on default_interface.
+		pv, err := planVIP(a, cfg.Global.DefaultInterface, false)
 		if err != nil {
 			tr.Warnings = append(tr.Warnings, fmt.Sprintf("%s: warning: static_ipaddress ignored: %v", a.Pos, err))
 			continue

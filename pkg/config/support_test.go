@@ -119,12 +119,16 @@ func TestUnimplementedReason(t *testing.T) {
 		{"vrrp_instance.priority", "", false},
 		{"vrrp_instance.authentication.auth_type=AH", "IPsec AH authentication", true},
 		{"vrrp_instance.authentication.auth_type=PASS", "", false},
-		{"vrrp_instance.track_script", "VRRP tracking (pkg/track, not wired into lbd run yet)", true},
+		{"vrrp_instance.track_script", "", false},
+		{"vrrp_instance.track_bfd", "BFD", true},
+		{"vrrp_sync_group.notify_master", "", false},
+		{"vrrp_script.weight", "", false},
 		{"global_defs.vrrp_rt_priority", "", false},
 		{"global_defs.checker_rt_priority", "process scheduling (lbd is one process: vrrp_rt_priority applies to all of it)", true},
 		{"virtual_server.real_server.BFD_CHECK.name", "BFD", true},
 		{"virtual_server.real_server.SMTP_CHECK.host.connect_ip", "SMTP_CHECK host blocks", true},
-		{"static_routes", "static routes", true},
+		{"static_routes", "", false},
+		{"track_group.group", "static tracking groups", true},
 		{"vrrp_instance", "", false},
 		{"no_such", "", false},
 	}
@@ -151,8 +155,21 @@ var (
 		"garp_master_refresh", "garp_master_refresh_repeat",
 		"lower_prio_no_advert", "higher_prio_send_advert", "skip_check_adv_addr", "down_timer_adverts",
 		"old_unicast_checksum",
+		"track_interface", "track_script", "track_file", "track_process",
+		"notify", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify_deleted",
+		"notify_master_rx_lower_pri", "notify_priority_changes", "smtp_alert",
+		"virtual_routes", "virtual_rules",
 	}
-	implementedGlobal = []string{
+	implementedSyncGroup = []string{
+		"group", "global_tracking", "sync_group_tracking_weight",
+		"track_interface", "track_script", "track_file", "track_process",
+		"notify", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify_deleted",
+		"notify_priority_changes", "smtp_alert",
+	}
+	implementedScript  = []string{"script", "interval", "timeout", "weight", "rise", "fall", "user", "init_fail"}
+	implementedFile    = []string{"file", "weight", "init_file"}
+	implementedProcess = []string{"process", "param_match", "weight", "quorum", "quorum_max", "delay", "fork_delay", "terminate_delay", "full_command"}
+	implementedGlobal  = []string{
 		"vrrp_version", "vrrp_mcast_group4", "vrrp_mcast_group6", "vrrp_strict",
 		"vrrp_garp_master_delay", "vrrp_garp_master_repeat", "vrrp_garp_lower_prio_delay",
 		"vrrp_garp_lower_prio_repeat", "vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat",
@@ -161,6 +178,12 @@ var (
 		"vrrp_check_unicast_src", "vrrp_skip_check_adv_addr",
 		"vrrp_rt_priority", "vrrp_rlimit_rttime",
 		"include_check", // applied while reading the files
+		"notification_email", "notification_email_from", "smtp_server", "smtp_helo_name",
+		"smtp_connect_timeout", "smtp_alert", "smtp_alert_vrrp", "no_email_faults", "router_id",
+		"notify_fifo", "notify_fifo_script", "vrrp_notify_fifo", "vrrp_notify_fifo_script",
+		"vrrp_notify_priority_changes", "fifo_write_vrrp_states_on_reload",
+		"startup_script", "startup_script_timeout", "shutdown_script", "shutdown_script_timeout",
+		"script_user", "enable_script_security", "default_interface",
 	}
 )
 
@@ -175,6 +198,10 @@ func TestVRRPKeywordsClassified(t *testing.T) {
 		{"vrrp_instance.authentication", authSpec.keywords(), implementedInstance, authSpec.aliases},
 		{"global_defs", globalSpec.keywords(), implementedGlobal, globalSpec.aliases},
 		{"garp_group", garpGroupSpec.keywords(), nil, garpGroupSpec.aliases},
+		{"vrrp_sync_group", syncGroupSpec.keywords(), implementedSyncGroup, syncGroupSpec.aliases},
+		{"vrrp_script", vrrpScriptSpec.keywords(), implementedScript, vrrpScriptSpec.aliases},
+		{"track_file", trackFileSpec.keywords(), implementedFile, trackFileSpec.aliases},
+		{"vrrp_track_process", trackProcessSpec.keywords(), implementedProcess, trackProcessSpec.aliases},
 	}
 	for _, b := range blocks {
 		done := map[string]bool{}

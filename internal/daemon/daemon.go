@@ -27,7 +27,9 @@
 //
 // Datapath: --datapath is validated, but until the XDP integration lands
 // VRRP runs on raw sockets everywhere and every interface reports tier
-// "none". Not applied yet (logged at startup): VMAC.
+// "none". use_vmac: the instance's VMAC (pkg/netutil VMACManager) is
+// made at start and deleted at stop; its VIPs and GARPs are there, its
+// adverts too unless vmac_xmit_base.
 package daemon
 
 import (
@@ -37,6 +39,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -99,6 +102,7 @@ type Daemon struct {
 	vips   *netutil.VIPManager
 	routes *netutil.RouteManager
 	rules  *netutil.RuleManager
+	vmacs  *netutil.VMACManager
 	state  *vipState
 	rt     *vrrp.Runtime
 	track  *tracking
@@ -125,6 +129,7 @@ type running struct {
 	plan  Plan
 	sock  *socket // nil when it runs in FAULT for want of one
 	addrs *addresses
+	vmac  string // its VMAC's name, if it made one
 }
 
 // Run runs lbd until ctx is cancelled, then stops gracefully. It returns
@@ -188,6 +193,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	d.vips = netutil.NewVIPManager(d.host, log)
 	d.routes = netutil.NewRouteManager(d.host, log)
 	d.rules = netutil.NewRuleManager(d.host, log)
+	d.vmacs = netutil.NewVMACManager(d.host, log)
 	d.state = newVIPState(d.opts.RunDir, log)
 	d.state.cleanupLeftovers(d.host, d.vips)
 
@@ -328,7 +334,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	d.events.close(sctx)
 	// The instances removed their VIPs and virtual routes; whatever is
 	// left of ours (an instance that did not stop in time) goes now.
-	for _, f := range []func() error{d.static.removeAll, d.routes.RemoveAll, d.rules.RemoveAll, d.vips.RemoveAll} {
+	for _, f := range []func() error{d.static.removeAll, d.routes.RemoveAll, d.rules.RemoveAll, d.vips.RemoveAll, d.vmacs.RemoveAll} {
 		if rerr := f(); rerr != nil {
 			log.Error("cleanup", "error", rerr)
 			err = errors.Join(err, rerr)
@@ -374,6 +380,13 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 	spec := vrrp.InstanceSpec{Config: p.Config, Group: p.Group, Interface: p.Config.Interface, HoldInit: true}
 	r := &running{plan: *p}
 	link, err := resolveInterface(d.host, p)
+	var src netip.Addr
+	if err == nil && p.VMAC != nil {
+		link, src, err = d.ensureVMAC(p, link)
+		if err == nil {
+			r.vmac = p.VMAC.Name
+		}
+	}
 	switch {
 	case err != nil:
 		spec.Fault = err.Error()
@@ -382,7 +395,7 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 		}
 	default:
 		spec.Interface = link.Name
-		sk, err := d.socks.get(link.Name, link.Index, p)
+		sk, err := d.socks.get(link.Name, link.Index, p, src)
 		if err != nil {
 			spec.Fault = err.Error()
 			break
@@ -412,6 +425,39 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 	d.insts[p.Name] = r
 	d.mu.Unlock()
 	return nil
+}
+
+// ensureVMAC puts a plan's VMAC in place on its base interface and
+// returns the interface its adverts go on (the VMAC, or the base with
+// vmac_xmit_base) and that socket's source: the base's primary IPv4
+// address, or the VMAC's IPv6 link-local, as keepalived sends.
+func (d *Daemon) ensureVMAC(p *Plan, base netutil.Link) (netutil.Link, netip.Addr, error) {
+	fam := netutil.FamilyIPv4
+	if p.Config.Family() == vrrp.FamilyIPv6 {
+		fam = netutil.FamilyIPv6
+	}
+	vm := p.VMAC
+	v, res, err := d.vmacs.Ensure(netutil.VMACOptions{BaseIndex: base.Index, VRID: p.Config.VRID, Family: fam,
+		Name: vm.Name, MAC: vm.MAC, XmitBase: vm.XmitBase, KeepIPv6: vm.KeepIPv6, LinkLocal: vm.LinkLocal})
+	if err != nil {
+		return netutil.Link{}, netip.Addr{}, err
+	}
+	d.log.Info("vmac "+res.String(), "instance", p.Name, "interface", v.Name, "mac", v.MAC.String(), "base", base.Name)
+	if v.XmitBase {
+		return base, netip.Addr{}, nil
+	}
+	link, err := d.host.LinkByIndex(v.Index)
+	if err != nil {
+		return netutil.Link{}, netip.Addr{}, err
+	}
+	if fam == netutil.FamilyIPv6 {
+		return link, v.LinkLocal, nil
+	}
+	src, err := d.host.PrimaryIPv4(base.Index)
+	if err != nil {
+		return netutil.Link{}, netip.Addr{}, fmt.Errorf("vmac %s: source address: %w", v.Name, err)
+	}
+	return link, src, nil
 }
 
 // announceTargets lists the GARP/NA targets of a plan's VIPs.

@@ -79,7 +79,9 @@ type sockets struct {
 	taken map[portKey]bool // a socket of the port takes unicast packets
 }
 
-func (s *sockets) get(ifname string, ifindex int, p *Plan) (*socket, error) {
+// get returns the socket for plan p on an interface; src, if valid, is
+// its default source (a VMAC's: it has no address of its own).
+func (s *sockets) get(ifname string, ifindex int, p *Plan, src netip.Addr) (*socket, error) {
 	c := &p.Config
 	fam := c.Family()
 	k := sockKey{ifindex: ifindex, family: fam}
@@ -101,6 +103,7 @@ func (s *sockets) get(ifname string, ifindex int, p *Plan) (*socket, error) {
 		Host:       s.host,
 		UnicastTTL: k.ttl,
 		NoJoin:     unicast,
+		Source:     src,
 	}
 	if fam == vrrp.FamilyIPv6 {
 		opts.Family = netutil.FamilyIPv6
@@ -299,6 +302,15 @@ func (an *announcers) get(ifname string) (*netutil.Announcer, error) {
 	}
 	an.open[ifname] = a
 	return a, nil
+}
+
+// drop closes the announcer of an interface that went away (a VMAC
+// deleted by a reload: a new one of that name is another interface).
+func (an *announcers) drop(ifname string) {
+	if a := an.open[ifname]; a != nil {
+		a.Close()
+		delete(an.open, ifname)
+	}
 }
 
 func (an *announcers) closeAll() {

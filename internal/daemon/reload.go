@@ -75,6 +75,9 @@ func classify(old, new *Plan) (reloadKind, string) {
 	if old.Group != new.Group {
 		return restart, "multicast group changed"
 	}
+	if !reflect.DeepEqual(old.VMAC, new.VMAC) {
+		return restart, "use_vmac changed"
+	}
 	if reflect.DeepEqual(planKey(*old), planKey(*new)) {
 		return unchanged, ""
 	}
@@ -237,8 +240,15 @@ func (d *Daemon) apply(tr *Translation) []string {
 		}
 		d.events.dropTarget(false, name)
 		d.mu.Lock()
+		r := d.insts[name]
 		delete(d.insts, name)
 		d.mu.Unlock()
+		if r != nil && r.vmac != "" {
+			d.anns.drop(r.vmac)
+			if _, err := d.vmacs.Remove(r.vmac); err != nil {
+				d.log.Error("reload: remove vmac", "instance", name, "interface", r.vmac, "error", err)
+			}
+		}
 		if newPlans[name] == nil {
 			note("vrrp_instance %s removed", name)
 		}

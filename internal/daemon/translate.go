@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -37,6 +38,9 @@ type Plan struct {
 	// the VIPs on becoming MASTER, removed on leaving MASTER.
 	Routes []RoutePlan
 	Rules  []RulePlan
+	// VMAC is use_vmac's interface: created at start on the instance's
+	// interface, carrying the VIPs that have no dev; nil without.
+	VMAC *VMACPlan
 	// NotApplied lists configured features that lbd run does not apply
 	// yet, for one warning at startup.
 	NotApplied []string
@@ -109,13 +113,14 @@ func Translate(cfg *config.Config, diags config.Diagnostics) Translation {
 		}
 		tr.Fatal = append(tr.Fatal, d.String())
 	}
+	vmacs := map[string]bool{}
 	for i := range cfg.Instances {
 		v := &cfg.Instances[i]
 		if errs := byInstance[v.Name]; len(errs) > 0 {
 			tr.Refused = append(tr.Refused, Refusal{Name: v.Name, Pos: v.Pos, Errors: errs})
 			continue
 		}
-		p, warns, errs := translateInstance(cfg, v, tr.GARP)
+		p, warns, errs := translateInstance(cfg, v, tr.GARP, vmacs)
 		tr.Warnings = append(tr.Warnings, warns...)
 		if len(errs) > 0 {
 			tr.Refused = append(tr.Refused, Refusal{Name: v.Name, Pos: v.Pos, Errors: errs})
@@ -144,7 +149,7 @@ func instanceOf(msg string, names map[string]bool) (string, bool) {
 	return name, true
 }
 
-func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPolicy) (Plan, []string, []string) {
+func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPolicy, vmacs map[string]bool) (Plan, []string, []string) {
 	var warns, errs []string
 	at := func(pos config.Pos, format string, args ...any) string {
 		msg := fmt.Sprintf(format, args...)
@@ -216,12 +221,25 @@ func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPoli
 	}
 
 	p := Plan{Name: v.Name, Pos: v.Pos, TrackPrimary: !v.DontTrackPrimary}
+	vipDev := v.Interface
+	if v.UseVMAC {
+		vm, err := planVMAC(cfg, v, vmacs)
+		if err != nil {
+			errs = append(errs, at(v.Pos, "vrrp_instance %s: use_vmac: %v", v.Name, err))
+		} else {
+			p.VMAC = vm
+			vipDev = vm.Name // VIPs without dev go on the VMAC
+		}
+	}
 	for _, list := range []struct {
 		entries  []config.IPAddress
 		excluded bool
 	}{{v.VirtualIPs, false}, {v.ExcludedVirtualIPs, true}} {
 		for _, e := range list.entries {
-			pv, err := planVIP(e, v.Interface, list.excluded)
+			if e.UseVMAC {
+				warns = append(warns, at(e.Pos, "warning: vrrp_instance %s: use_vmac on a single address is not supported by lbd: %s goes on %s", v.Name, e.Prefix, cmpOr(e.Dev, vipDev)))
+			}
+			pv, err := planVIP(e, vipDev, list.excluded)
 			if err != nil {
 				errs = append(errs, at(e.Pos, "vrrp_instance %s: %v", v.Name, err))
 				continue
@@ -393,7 +411,8 @@ func notApplied(v *config.VRRPInstance) []string {
 		}
 	}
 	add(len(v.TrackBFDs) > 0, "track_bfd")
-	add(v.UseVMAC || v.UseIPVLAN, "use_vmac/use_ipvlan (runs on the base interface)")
+	add(v.UseIPVLAN, "use_ipvlan (runs on the base interface)")
+	add(v.UseVMACAddr, "use_vmac_addr")
 	add(!v.Accept && v.Priority != vrrp.PriorityOwner, "no_accept (no firewall rules are installed)")
 	return out
 }
@@ -449,4 +468,72 @@ func (p GARPPolicy) Domain(iface string, ip netip.Addr) (string, time.Duration) 
 		return domain, arp
 	}
 	return domain, na
+}
+
+// VMACPlan is one instance's use_vmac.
+type VMACPlan struct {
+	Name     string
+	MAC      net.HardwareAddr // nil: the virtual router MAC
+	XmitBase bool             // vmac_xmit_base
+	KeepIPv6 bool             // IPv6 excluded VIPs on an IPv4 VMAC
+	// LinkLocal is an IPv6 VMAC's source (a link-local mcast_src_ip /
+	// unicast_src_ip); zero: the base interface's.
+	LinkLocal netip.Addr
+}
+
+// planVMAC names an instance's VMAC as keepalived 2.2.7 does: use_vmac's
+// name, else vmac_prefix.VRID, tagged "6" (IPv6) or "1" (IPv4) when an
+// earlier instance has that name already.
+func planVMAC(cfg *config.Config, v *config.VRRPInstance, taken map[string]bool) (*VMACPlan, error) {
+	vm := &VMACPlan{Name: v.VMACName, XmitBase: v.VMACXmitBase}
+	v6 := v.Family == config.FamilyIPv6
+	if vm.Name == "" {
+		prefix := cfg.Global.VMACPrefix
+		if prefix == "" {
+			prefix = netutil.DefaultVMACPrefix
+		}
+		vm.Name = netutil.VMACName(prefix, "", uint8(v.VRID))
+		if taken[vm.Name] {
+			tag := "1"
+			if v6 {
+				tag = "6"
+			}
+			vm.Name = netutil.VMACName(prefix, tag, uint8(v.VRID))
+		}
+	}
+	if taken[vm.Name] {
+		return nil, fmt.Errorf("interface %s is already the vmac of another instance", vm.Name)
+	}
+	if len(vm.Name) > 15 {
+		return nil, fmt.Errorf("interface name %q longer than 15 bytes", vm.Name)
+	}
+	taken[vm.Name] = true
+	if v.VMACAddr != "" {
+		mac, err := netutil.ParseVMACAddr(v.VMACAddr, uint8(v.VRID))
+		if err != nil {
+			return nil, err
+		}
+		vm.MAC = mac
+	}
+	if !v6 {
+		for _, e := range v.ExcludedVirtualIPs {
+			if e.Dev == "" && e.Prefix.Addr().Is6() {
+				vm.KeepIPv6 = true
+			}
+		}
+	} else {
+		for _, a := range []netip.Addr{v.McastSrcIP, v.UnicastSrcIP} {
+			if a.Is6() && a.IsLinkLocalUnicast() {
+				vm.LinkLocal = a
+			}
+		}
+	}
+	return vm, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -371,7 +371,10 @@ vrrp_instance VI_1 {
 	if p.TrackPrimary || p.Tracking.Primary != "" {
 		t.Error("dont_track_primary ignored")
 	}
-	if !slices.Equal(p.NotApplied, []string{"use_vmac/use_ipvlan (runs on the base interface)"}) {
+	if len(p.NotApplied) != 0 {
 		t.Errorf("not applied %q", p.NotApplied)
+	}
+	if p.VMAC == nil || p.VMAC.Name != "vrrp.60" || p.VIPs[0].Dev != "vrrp.60" {
+		t.Errorf("vmac %+v, vip on %q", p.VMAC, p.VIPs[0].Dev)
 	}
 }

@@ -115,7 +115,8 @@ func TestUnimplementedReason(t *testing.T) {
 		key, want string
 		ok        bool
 	}{
-		{"vrrp_instance.use_vmac", "VMAC interfaces", true},
+		{"vrrp_instance.use_vmac", "", false},
+		{"vrrp_instance.use_vmac_addr", "use_vmac_addr", true},
 		{"vrrp_instance.priority", "", false},
 		{"vrrp_instance.authentication.auth_type=AH", "IPsec AH authentication", true},
 		{"vrrp_instance.authentication.auth_type=PASS", "", false},
@@ -158,7 +159,7 @@ var (
 		"track_interface", "track_script", "track_file", "track_process",
 		"notify", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify_deleted",
 		"notify_master_rx_lower_pri", "notify_priority_changes", "smtp_alert",
-		"virtual_routes", "virtual_rules",
+		"virtual_routes", "virtual_rules", "use_vmac", "vmac_xmit_base",
 	}
 	implementedSyncGroup = []string{
 		"group", "global_tracking", "sync_group_tracking_weight",
@@ -183,7 +184,7 @@ var (
 		"notify_fifo", "notify_fifo_script", "vrrp_notify_fifo", "vrrp_notify_fifo_script",
 		"vrrp_notify_priority_changes", "fifo_write_vrrp_states_on_reload",
 		"startup_script", "startup_script_timeout", "shutdown_script", "shutdown_script_timeout",
-		"script_user", "enable_script_security", "default_interface",
+		"script_user", "enable_script_security", "default_interface", "vmac_prefix",
 	}
 )
 
@@ -229,15 +230,15 @@ func TestVRRPKeywordsClassified(t *testing.T) {
 // TestUnimplementedWarnings checks the warning: once per key, at its first
 // use, with the count of the others.
 func TestUnimplementedWarnings(t *testing.T) {
-	_, ds := Parse("test.conf", []byte(instance("VI_1", "eth0", 1, "10.0.0.1", "use_vmac")+instance("VI_2", "eth0", 2, "10.0.0.2", "use_vmac")), testOpts())
+	_, ds := Parse("test.conf", []byte(instance("VI_1", "eth0", 1, "10.0.0.1", "track_src_ip")+instance("VI_2", "eth0", 2, "10.0.0.2", "track_src_ip")), testOpts())
 	var got []string
 	for _, d := range ds {
-		if strings.Contains(d.Msg, "use_vmac") || strings.Contains(d.Msg, "vrrp_instance.interface") {
+		if strings.Contains(d.Msg, "track_src_ip") || strings.Contains(d.Msg, "vrrp_instance.interface") {
 			got = append(got, d.String())
 		}
 	}
 	wantDiags(t, got,
-		"test.conf:4: warning: vrrp_instance.use_vmac is parsed but not implemented yet (VMAC interfaces); 1 more uses",
+		"test.conf:4: warning: vrrp_instance.track_src_ip is parsed but not implemented yet (source address tracking); 1 more uses",
 	)
 }
 

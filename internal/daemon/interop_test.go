@@ -2,6 +2,8 @@ package daemon_test
 
 import (
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +20,12 @@ import (
 // master and the other follows it (both say so, and the client finds the
 // VIP on the master's MAC); the master stops (SIGTERM: priority 0) and
 // the other takes over; the master comes back and preempts.
+//
+// With tracking in play (track), the master does not stop: its weighted
+// vrrp_script fails, its advertised priority drops below the other's,
+// which preempts; the script recovers and the master preempts back. With
+// a sync group (sync), VI_X shares a vrrp_sync_group with VI_Y, and VI_Y
+// follows VI_X on both sides through every step.
 
 type interopVariant struct {
 	name    string
@@ -26,6 +34,12 @@ type interopVariant struct {
 	version int // 0: keepalived's default (2)
 	auth    bool
 	unicast bool
+	track   bool // a weighted vrrp_script moves the master
+	sync    bool // VI_X and VI_Y in a vrrp_sync_group
+	// checkDir holds the files the track variant's scripts test (one
+	// per run: runs go in parallel): a side's script succeeds while
+	// up_SELF exists there.
+	checkDir string
 }
 
 func interopVariants() []interopVariant {
@@ -36,8 +50,12 @@ func interopVariants() []interopVariant {
 		{name: "v3_ipv4_unicast", vip: "192.0.2.100", version: 3, unicast: true},
 		{name: "v3_ipv6", vip: "2001:db8::100", v6: true, version: 3},
 		{name: "v3_ipv6_unicast", vip: "2001:db8::100", v6: true, version: 3, unicast: true},
+		{name: "v2_ipv4_track_script", vip: "192.0.2.100", track: true},
+		{name: "v3_ipv4_sync_group", vip: "192.0.2.100", version: 3, sync: true},
 	}
 }
+
+func (v interopVariant) checkFile(self string) string { return v.checkDir + "/up_" + self }
 
 // addrs of k1 (keepalived) and k2 (lbd) in newLAN.
 func (v interopVariant) addrs() (ka, lbd string) {
@@ -51,7 +69,17 @@ func (v interopVariant) addrs() (ka, lbd string) {
 // unicast only.
 func (v interopVariant) conf(prio int, self, peer string) string {
 	var b strings.Builder
+	if v.track {
+		fmt.Fprintf(&b, "vrrp_script chk {\n  script \"/bin/test -e %s\"\n  interval 1\n  weight -150\n}\n", v.checkFile(self))
+	}
+	if v.sync {
+		b.WriteString("vrrp_sync_group G {\n  group {\n    VI_X\n    VI_Y\n  }\n}\n")
+		fmt.Fprintf(&b, "vrrp_instance VI_Y {\n  interface eth0\n  state BACKUP\n  virtual_router_id 61\n  priority %d\n  advert_int 1\n  version %d\n  virtual_ipaddress {\n    192.0.2.101/24\n  }\n}\n", prio, v.version)
+	}
 	fmt.Fprintf(&b, "vrrp_instance VI_X {\n  interface eth0\n  state BACKUP\n  virtual_router_id 60\n  priority %d\n  advert_int 1\n", prio)
+	if v.track {
+		b.WriteString("  track_script {\n    chk\n  }\n")
+	}
 	if v.version != 0 {
 		fmt.Fprintf(&b, "  version %d\n", v.version)
 	}
@@ -86,7 +114,13 @@ func (k *kaNode) start() {
 // since it started.
 func (k *kaNode) wait(state string, n int, timeout time.Duration) {
 	k.t.Helper()
-	line := "(VI_X) Entering " + state + " STATE"
+	k.waitInstance("VI_X", state, n, timeout)
+}
+
+// waitInstance is wait for another instance than VI_X.
+func (k *kaNode) waitInstance(inst, state string, n int, timeout time.Duration) {
+	k.t.Helper()
+	line := "(" + inst + ") Entering " + state + " STATE"
 	err := netns.Poll(timeout, func() error {
 		if c := strings.Count(k.proc.Log(), line); c < n {
 			if ok, err := k.proc.Exited(); ok {
@@ -133,6 +167,17 @@ func TestKeepalivedInteropMatrix(t *testing.T) {
 
 func runInterop(t *testing.T, v interopVariant, lbdHigh bool) {
 	l := newLAN(t)
+	if v.track {
+		// Root-owned, not writable by others: both daemons' script
+		// security accepts what is under it.
+		dir, err := os.MkdirTemp("", "lbd-interop-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(dir, 0o755)
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		v.checkDir = dir
+	}
 	if v.v6 {
 		for _, h := range []*netns.Host{l.k1, l.k2, l.client} {
 			h.WaitLinkLocal("eth0", 10*time.Second)
@@ -150,6 +195,19 @@ func runInterop(t *testing.T, v interopVariant, lbdHigh bool) {
 		kaShown = l.k1.WaitLinkLocal("eth0", time.Second).WithZone("").String()
 	}
 
+	setCheck := func(self string, up bool) {
+		t.Helper()
+		if !up {
+			os.Remove(v.checkFile(self))
+		} else if err := os.WriteFile(v.checkFile(self), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v.track {
+		setCheck(kaAddr, true)
+		setCheck(lbdAddr, true)
+	}
+
 	// The higher priority starts first, so that the lower one, whose
 	// master-down interval is only 0.39s longer, cannot time out first
 	// on a busy machine and take a turn as master.
@@ -163,6 +221,26 @@ func runInterop(t *testing.T, v interopVariant, lbdHigh bool) {
 		ka.start()
 		n = daemontest.Start(t, l.k2, lbdConf)
 	}
+	// The sync group's second instance follows VI_X on both sides.
+	syncY := func(lbdState, kaState string, kaTimes int) {
+		t.Helper()
+		if !v.sync {
+			return
+		}
+		waitState(t, n, "VI_Y", lbdState, 15*time.Second)
+		ka.waitInstance("VI_Y", kaState, kaTimes, 15*time.Second)
+		if s, err := n.Status(); err != nil || len(s.SyncGroups) != 1 || s.SyncGroups[0].State != lbdState {
+			t.Errorf("lbd sync groups %+v (%v), want G %s", s.SyncGroups, err, lbdState)
+		}
+	}
+	// A takeover or a return is the member's own, or forced by its group
+	// (the other member moved first).
+	reasonIs := func(got string, want ...string) bool {
+		if v.sync {
+			want = append(want, "sync_group")
+		}
+		return slices.Contains(want, got)
+	}
 
 	// Election.
 	if lbdHigh {
@@ -172,6 +250,7 @@ func runInterop(t *testing.T, v interopVariant, lbdHigh bool) {
 		if c := ka.count("MASTER"); c != 0 {
 			t.Errorf("keepalived (lower priority) entered MASTER %d times", c)
 		}
+		syncY("MASTER", "BACKUP", 1)
 	} else {
 		ka.wait("MASTER", 1, 20*time.Second)
 		netns.Eventually(t, 15*time.Second, "lbd following keepalived", func() error {
@@ -188,45 +267,77 @@ func runInterop(t *testing.T, v interopVariant, lbdHigh bool) {
 		if v := transitionsTo(t, n, "VI_X", "MASTER"); v != 0 {
 			t.Errorf("lbd (lower priority) went MASTER %v times", v)
 		}
+		syncY("BACKUP", "MASTER", 1)
 	}
 
-	// The master stops (priority 0); the other takes over.
+	// The master stops (priority 0), or with tracking its script fails
+	// (priority 200-150 = 50, below the other's 100); the other takes
+	// over.
 	if lbdHigh {
-		if err := n.Stop(); err != nil {
+		if v.track {
+			setCheck(lbdAddr, false)
+			waitState(t, n, "VI_X", "BACKUP", 15*time.Second)
+			if s, _ := n.Instance("VI_X"); s.Priority != 50 || s.LastReason != "higher_priority_advert" {
+				t.Errorf("lbd after its script failed: priority %d, gave way for %s", s.Priority, s.LastReason)
+			}
+		} else if err := n.Stop(); err != nil {
 			t.Fatal(err)
 		}
 		ka.wait("MASTER", 1, 10*time.Second)
 		owner(t, l.client, v.vip, l.k1, 10*time.Second)
+		if v.sync {
+			ka.waitInstance("VI_Y", "MASTER", 1, 10*time.Second)
+		}
 	} else {
-		if err := ka.stop(); err != nil {
+		if v.track {
+			setCheck(kaAddr, false)
+		} else if err := ka.stop(); err != nil {
 			t.Fatalf("keepalived stop: %v", err)
 		}
-		waitState(t, n, "VI_X", "MASTER", 10*time.Second)
-		if got := lastReason(t, n, "VI_X"); got != "priority_zero_received" {
-			t.Errorf("lbd took over for %s, want priority_zero_received", got)
+		waitState(t, n, "VI_X", "MASTER", 15*time.Second)
+		want := "priority_zero_received"
+		if v.track {
+			want = "preempted"
+		}
+		if got := lastReason(t, n, "VI_X"); !reasonIs(got, want) {
+			t.Errorf("lbd took over for %s, want %s", got, want)
 		}
 		owner(t, l.client, v.vip, l.k2, 10*time.Second)
+		if v.sync {
+			waitState(t, n, "VI_Y", "MASTER", 10*time.Second)
+		}
 	}
 
-	// The master comes back and preempts.
+	// The master comes back (or its script recovers) and preempts.
 	if lbdHigh {
-		n = daemontest.Start(t, l.k2, lbdConf)
+		if v.track {
+			setCheck(lbdAddr, true)
+		} else {
+			n = daemontest.Start(t, l.k2, lbdConf)
+		}
 		waitState(t, n, "VI_X", "MASTER", 20*time.Second)
-		if got := lastReason(t, n, "VI_X"); got != "preempted" {
+		if got := lastReason(t, n, "VI_X"); !reasonIs(got, "preempted") {
 			t.Errorf("lbd came back as master for %s, want preempted", got)
 		}
 		ka.wait("BACKUP", 2, 10*time.Second) // init, then giving way
 		owner(t, l.client, v.vip, l.k2, 10*time.Second)
+		syncY("MASTER", "BACKUP", 2)
 	} else {
-		ka.start()
-		ka.wait("MASTER", 1, 20*time.Second)
+		if v.track {
+			setCheck(kaAddr, true)
+			ka.wait("MASTER", 2, 20*time.Second)
+		} else {
+			ka.start()
+			ka.wait("MASTER", 1, 20*time.Second)
+		}
 		if err := n.WaitState("VI_X", "BACKUP", 20*time.Second); err != nil {
 			t.Fatalf("%v\nlbd's VRRP receive counters: %s", err, receiveCounters(n))
 		}
-		if got := lastReason(t, n, "VI_X"); got != "higher_priority_advert" {
+		if got := lastReason(t, n, "VI_X"); !reasonIs(got, "higher_priority_advert") {
 			t.Errorf("lbd gave way for %s, want higher_priority_advert", got)
 		}
 		owner(t, l.client, v.vip, l.k1, 10*time.Second)
+		syncY("BACKUP", "MASTER", 1)
 	}
 	if m, err := n.Metrics(); err == nil {
 		if d := m.Sum("lbd_vrrp_packets_dropped_total"); d != 0 {

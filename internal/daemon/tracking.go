@@ -40,6 +40,7 @@ type tracking struct {
 	files   *fileTrackers
 	procs   *procTrackers
 	insts   map[string]*instTrack
+	scratch []track.Status
 }
 
 type ifaceTrackers struct {
@@ -317,19 +318,25 @@ func faultDetail(s track.Status) string {
 // recomputeLocked applies every instance's tracked priority and faults
 // that changed, and releases the instances that may leave INIT.
 func (t *tracking) recomputeLocked() {
-	for _, name := range slices.Sorted(maps.Keys(t.insts)) {
-		it := t.insts[name]
-		var sts []track.Status
-		faults := map[string]string{}
+	for name, it := range t.insts {
+		sts := t.scratch[:0]
+		var faults map[string]string // nil: none
 		for _, r := range it.tracking.Refs {
 			s := t.statusOf(r)
 			sts = append(sts, s)
 			if s.Effect().Fault {
+				if faults == nil {
+					faults = map[string]string{}
+				}
 				faults[faultSource(r)] = faultDetail(s)
 			}
 		}
+		t.scratch = sts
 		if p := it.tracking.Primary; p != "" {
 			if t.ifaces == nil || t.ifaces.t.State(p) != track.StateUp {
+				if faults == nil {
+					faults = map[string]string{}
+				}
 				faults["interface"] = p + " is down"
 			}
 		}
@@ -365,7 +372,7 @@ func (t *tracking) recomputeLocked() {
 func (t *tracking) addLocked(p *Plan) {
 	c := p.Config
 	c.Normalize()
-	t.insts[p.Name] = &instTrack{base: c.Priority, tracking: p.Tracking, held: true, faults: map[string]string{}}
+	t.insts[p.Name] = &instTrack{base: c.Priority, tracking: p.Tracking, held: true}
 }
 
 // update replaces a running instance's tracking (a reload changed it in

@@ -233,13 +233,13 @@ func TestDaemonReload(t *testing.T) {
 // TestDaemonReloadFastAdverts: keepalived's known complaint, a reload at
 // advert_int 0.01 causing a switchover, does not reproduce: reloading
 // both nodes repeatedly (adding and removing another instance each time)
-// never moves the 10 ms instance. The lbd processes run SCHED_RR, as an
-// operator running 10 ms adverts would (keepalived's vrrp_rt_priority),
-// so that the test measures the reload and not the machine's load.
+// never moves the 10 ms instance. The lbd processes run SCHED_RR
+// (vrrp_rt_priority), as an operator running 10 ms adverts would, so that
+// the test measures the reload and not the machine's load.
 func TestDaemonReloadFastAdverts(t *testing.T) {
 	l := newLAN(t)
 	conf := func(prio int, extra bool) string {
-		c := reloadInst("VI_F", 121, prio, "0.01", "192.0.2.121/24")
+		c := "global_defs {\n  vrrp_rt_priority 10\n}\n" + reloadInst("VI_F", 121, prio, "0.01", "192.0.2.121/24")
 		if extra {
 			c += reloadInst("VI_X", 122, prio, "0.1", "192.0.2.122/24")
 		}
@@ -247,11 +247,6 @@ func TestDaemonReloadFastAdverts(t *testing.T) {
 	}
 	n1 := daemontest.Start(t, l.k1, conf(150, false))
 	n2 := daemontest.Start(t, l.k2, conf(100, false))
-	for _, n := range []*daemontest.Node{n1, n2} {
-		if out, err := n.Host.Run("chrt", "-a", "-r", "-p", "10", strconv.Itoa(n.Proc.Pid())); err != nil {
-			t.Fatalf("chrt: %v\n%s", err, out)
-		}
-	}
 	if err := n1.WaitState("VI_F", "MASTER", 20*time.Second); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -69,13 +70,20 @@ func writeAtomic(t *testing.T, path, content string) {
 	}
 }
 
-// waitInstance polls lbd status until cond accepts the instance.
+// waitInstance polls lbd's status (on its control socket: no process
+// per poll on a loaded machine) until cond accepts the instance.
 func waitInstance(t *testing.T, n *daemontest.Node, name, what string, cond func(*daemon.InstanceStatus) error) {
 	t.Helper()
-	netns.Eventually(t, 20*time.Second, name+" "+what, func() error {
-		in, err := n.Instance(name)
+	netns.Eventually(t, 30*time.Second, name+" "+what, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		st, err := daemon.FetchStatus(ctx, n.RunDir)
 		if err != nil {
 			return err
+		}
+		in := st.Instance(name)
+		if in == nil {
+			return fmt.Errorf("no vrrp_instance %s", name)
 		}
 		return cond(in)
 	})
@@ -179,8 +187,8 @@ vrrp_script chk_f {
 }
 vrrp_script chk_slow {
   script %[1]s/slow
-  interval 1
-  timeout 0.3
+  interval 2
+  timeout 1.5
 }
 track_file tf {
   file %[1]s/tf

@@ -478,6 +478,8 @@ func (d *Daemon) announceTargets(p *Plan, garp GARPPolicy) []vrrp.AnnounceTarget
 // logDatapath says, once per interface, what the datapath is: raw
 // sockets, tier "none", until the XDP integration lands.
 func (d *Daemon) logDatapath() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	seen := map[string]bool{}
 	for _, t := range d.tiers {
 		seen[t.Interface] = true

@@ -71,6 +71,11 @@ type runner struct {
 	last       Status
 	lastView   rxView
 	viewDirty  bool  // the receive rules changed (reconfiguration)
+	// vipGrace: a reload changed the VIPs of this BACKUP; until its next
+	// transition it skips the address checks for its current master,
+	// whose adverts still carry the old list until that node reloads
+	// too (else it would drop them, RFC 5798 7.1, and take over).
+	vipGrace bool
 	prioReport uint8 // the effective priority last reported by an event
 	groupWant  State // the wanted state last told to the sync group
 	groupFault bool  // the fault level last told to the sync group
@@ -412,6 +417,10 @@ func (r *runner) announce(repeat int) {
 
 func (r *runner) stateChange(a Action) {
 	r.epoch.Add(1)
+	if r.vipGrace {
+		r.vipGrace = false
+		r.viewDirty = true
+	}
 	r.master.Store(a.To == StateMaster)
 	r.im.state.Set(float64(a.To.Metric()))
 	r.im.transition(a.To, a.Cause)
@@ -477,7 +486,7 @@ func (r *runner) publish() {
 
 	v := rxView{state: st.State, rx: r.in.RxConfig()}
 	v.rx.SkipAddrCheckFrom = netip.Addr{}
-	if r.in.cfg.SkipCheckAdvAddr && st.State == StateBackup {
+	if (r.in.cfg.SkipCheckAdvAddr || r.vipGrace) && st.State == StateBackup {
 		v.rx.SkipAddrCheckFrom = st.MasterAddr
 	}
 	if r.viewDirty || v.state != r.lastView.state || v.rx.SkipAddrCheckFrom != r.lastView.rx.SkipAddrCheckFrom ||

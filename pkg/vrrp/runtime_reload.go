@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sort"
 	"time"
@@ -89,7 +90,11 @@ type InstanceUpdate struct {
 
 // Reconfigure applies u to the named instance in place
 // (Instance.Reconfigure; RestartReason must be "") on its goroutine and
-// waits for it, or ctx.
+// waits for it, or ctx. A BACKUP whose advertised VIPs changed skips the
+// address checks for its current master until its next transition: the
+// master's adverts carry the old list until that node reloads too (reload
+// backups first: a master advertising a list its backups do not know
+// yet has its adverts dropped, RFC 5798 7.1, as keepalived does).
 func (rt *Runtime) Reconfigure(ctx context.Context, name string, u InstanceUpdate) error {
 	rt.mu.Lock()
 	r := rt.runners[name]
@@ -111,12 +116,16 @@ func (rt *Runtime) Reconfigure(ctx context.Context, name string, u InstanceUpdat
 	}
 	errc := make(chan error, 1)
 	apply := func(now time.Time) []Action {
+		old := r.in.Config()
 		acts, err := r.in.Reconfigure(now, u.Config, u.Total)
 		if err != nil {
 			errc <- err
 			return nil
 		}
 		cfg := r.in.Config()
+		if r.in.State() == StateBackup && !slices.Equal(vipAddrs(old.VIPs), vipAddrs(cfg.VIPs)) {
+			r.vipGrace = true
+		}
 		r.cfg.Store(&cfg)
 		r.spec.Announce = slices.Clone(u.Announce)
 		r.pacers = pacers
@@ -253,5 +262,13 @@ func (rt *Runtime) SyncGroups() []SyncGroupStatus {
 		out = append(out, g.status())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func vipAddrs(vs []VIP) []netip.Addr {
+	out := make([]netip.Addr, len(vs))
+	for i, v := range vs {
+		out[i] = v.Prefix.Addr()
+	}
 	return out
 }

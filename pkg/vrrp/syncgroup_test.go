@@ -397,3 +397,46 @@ func TestRuntimeRemoveInstance(t *testing.T) {
 		}
 	})
 }
+
+// A reload that changes a BACKUP's VIPs before its master's: the
+// master's adverts still carry the old list, which the backup would drop
+// (address list mismatch) and take over; it follows its master through
+// the change instead, until its next transition.
+func TestRuntimeReconfigureVIPsOnBackupFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &fakeWire{}
+		a := newHost(t, addrA, nil, hostInst{name: "X1", wire: w, vrid: 1, prio: 200, vip: "192.0.2.101/24"})
+		b := newHost(t, addrB, nil, hostInst{name: "X1", wire: w, vrid: 1, prio: 100, vip: "192.0.2.101/24"})
+		a.rt.Start()
+		b.rt.Start()
+		defer a.stop(t)
+		defer b.stop(t)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		cfg := testConfig(func(c *Config) {
+			c.Name, c.VRID, c.Priority, c.Interface = "X1", 1, 100, "if_X1"
+			c.VIPs = []VIP{vip("192.0.2.101/24"), vip("192.0.2.102/24")}
+		})
+		if err := b.rt.Reconfigure(context.Background(), "X1", InstanceUpdate{Config: cfg}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		if s := b.state(t, "X1"); s != StateBackup {
+			t.Fatalf("b %v after its VIPs changed before its master's; want BACKUP following a", s)
+		}
+		// The master reloads too: everything matches again.
+		cfg.Priority = 200
+		if err := a.rt.Reconfigure(context.Background(), "X1", InstanceUpdate{Config: cfg}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if a.state(t, "X1") != StateMaster || b.state(t, "X1") != StateBackup {
+			t.Fatalf("a %v b %v", a.state(t, "X1"), b.state(t, "X1"))
+		}
+		if v := metric(t, b.reg, "lbd_vrrp_packets_dropped_total", "reason", ReasonAddrList.String()); v != 0 {
+			t.Errorf("b dropped %v adverts for their address list", v)
+		}
+	})
+}

@@ -61,21 +61,21 @@ type runner struct {
 	held     bool                      // HoldInit: Start not called yet (owned by the goroutine)
 
 	// Owned by the goroutine.
-	timer      *time.Timer
-	armed      time.Time
-	buf        []byte
-	dsts       []netip.Addr
-	faults     map[string]string
-	stopping   bool
-	retry      *time.Timer // clears the "vip" fault
-	last       Status
-	lastView   rxView
-	viewDirty  bool  // the receive rules changed (reconfiguration)
+	timer     *time.Timer
+	armed     time.Time
+	buf       []byte
+	dsts      []netip.Addr
+	faults    map[string]string
+	stopping  bool
+	retry     *time.Timer // clears the "vip" fault
+	last      Status
+	lastView  rxView
+	viewDirty bool // the receive rules changed (reconfiguration)
 	// vipGrace: a reload changed the VIPs of this BACKUP; until its next
 	// transition it skips the address checks for its current master,
 	// whose adverts still carry the old list until that node reloads
 	// too (else it would drop them, RFC 5798 7.1, and take over).
-	vipGrace bool
+	vipGrace   bool
 	prioReport uint8 // the effective priority last reported by an event
 	groupWant  State // the wanted state last told to the sync group
 	groupFault bool  // the fault level last told to the sync group

@@ -163,7 +163,6 @@ func TestSyncGroupFaultMovesTheGroup(t *testing.T) {
 				t.Errorf("a's events %q: want %q among the first three", evs, w)
 			}
 		}
-		want := []string{}
 		masters := 0
 		for _, e := range evs {
 			if strings.Contains(e, "->MASTER") && strings.HasPrefix(e, "state_change") {
@@ -184,7 +183,7 @@ func TestSyncGroupFaultMovesTheGroup(t *testing.T) {
 				t.Fatalf("%s after X2's fault: a %v b %v, want FAULT/MASTER", n, a.state(t, n), b.state(t, n))
 			}
 		}
-		want = []string{
+		want := []string{
 			"state_change X2 MASTER->FAULT fault prio=200",
 			"group_state_change group G MASTER->FAULT fault",
 			"state_change X1 MASTER->FAULT sync_group prio=200 synced",

@@ -33,7 +33,7 @@ vrrp_instance VI_1 {
   virtual_router_id 51
 @node1  priority 150
 @^node1 priority 50
-  use_vmac
+  track_src_ip
   virtual_ipaddress {
     192.168.200.16/24
   }
@@ -49,8 +49,8 @@ func TestCheckValid(t *testing.T) {
 	if !strings.Contains(out, p+": valid: 1 vrrp instance, 0 virtual servers,") {
 		t.Errorf("stdout = %q", out)
 	}
-	if !strings.Contains(errs, p+":9: warning: vrrp_instance.use_vmac is parsed but not implemented yet (VMAC interfaces)") {
-		t.Errorf("stderr lacks the use_vmac warning:\n%s", errs)
+	if !strings.Contains(errs, p+":9: warning: vrrp_instance.track_src_ip is parsed but not implemented yet (source address tracking)") {
+		t.Errorf("stderr lacks the track_src_ip warning:\n%s", errs)
 	}
 }
 

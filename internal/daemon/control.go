@@ -74,6 +74,8 @@ func (s *controlServer) serveConn(c net.Conn) {
 		resp = Response{Error: fmt.Sprintf("bad request: %v", err)}
 	} else {
 		resp = s.handle(req)
+		// A reload may take longer than the request's deadline left.
+		c.SetDeadline(time.Now().Add(controlTimeout))
 	}
 	if err := json.NewEncoder(c).Encode(resp); err != nil {
 		s.log.Debug("control socket reply", "error", err)
@@ -97,8 +99,10 @@ func Query(ctx context.Context, dir string, req Request) (*Response, error) {
 		return nil, fmt.Errorf("connect to lbd at %s (is lbd running with --run-dir %s?): %w", path, dir, err)
 	}
 	defer c.Close()
+	// The caller's deadline if it has one (a reload may take a while),
+	// else controlTimeout.
 	deadline := time.Now().Add(controlTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+	if d, ok := ctx.Deadline(); ok {
 		deadline = d
 	}
 	c.SetDeadline(deadline)

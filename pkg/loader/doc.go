@@ -23,10 +23,11 @@
 //	l.PruneUnclaimed()                      // after all Attach calls
 //	l.ReplaceVRIDs(map[loader.VRIDKey]loader.VRIDConfig{...}) // from each instance's vrrp.RxConfig
 //	l.SetAllowList(ifindex, peers)          // unicast peers / allow prefixes
-//	events, err := l.Events(ctx)            // each Event -> Instance.HandleAdvert
+//	events, err := l.Events(ctx)            // each Event -> vrrp.Runtime.HandleAdvert
+//	l.ForgetMaster(key)                     // before the instances start: the next advert is an event
 //	// vrrp.Options.LastSeen = func(time.Time) (time.Time, bool) { return l.LastSeen(key) }
-//	l.SetMaster(key, state == vrrp.StateMaster)
-//	reg.MustRegister(loader.NewCollector(l))
+//	// vrrp.InstanceSpec.Offload: SetEveryAdvert -> l.SetMaster(key, on); Stats <- l.VRIDStats, l.MasterInfo
+//	reg.MustRegister(loader.NewCollector(l)) // passed packets, lost events
 //	l.Close(graceful)                       // SIGTERM: true; restart: false
 //
 // A VRIDConfig is filled from pkg/vrrp.RxConfig: Version, AuthType,
@@ -37,10 +38,13 @@
 // MaxAddrsIPv4/MaxAddrsIPv6 addresses): such an instance stays on raw
 // sockets alone, which then see its adverts.
 //
-// Packets the program passes reach the raw sockets as without it. Its
-// counters are exported as lbd_vrrp_packets_passed_total; the daemon's own
-// counting of what its sockets reject stays separate, so nothing is
-// counted twice.
+// Packets the program passes reach the raw sockets as without it, and are
+// counted there (lbd_vrrp_packets_passed_total counts the passing). What it
+// absorbs or rejects never reaches a socket: the daemon adds VRIDStats to
+// the instance's own counters (pkg/vrrp's one set of series), so nothing is
+// counted twice and nothing is missed. SetMaster's flag makes every
+// accepted advert an event: the daemon sets it while the instance needs
+// every advert (MASTER, or a BACKUP that may preempt).
 //
 // # Tiers
 //

@@ -146,6 +146,14 @@ func addrMix(w [4]uint32) uint64 {
 	return fmix64(lo ^ fmix64(hi^hashSeed))
 }
 
+// CheckVRID reports whether SetVRID would accept c for k, without
+// touching the maps: ErrNotOffloadable (wrapped) for what only the
+// raw-socket path handles.
+func (l *Loader) CheckVRID(k VRIDKey, c VRIDConfig) error {
+	_, err := c.toBPF(k)
+	return err
+}
+
 // SetVRID hands a VRID to the program: from now on its adverts on that
 // interface (and VLAN) are checked, counted and absorbed there. Counters of
 // a VRID already present are kept. ErrNotOffloadable: leave it to the
@@ -313,6 +321,25 @@ func (l *Loader) masterInfo(slot uint32) (MasterInfo, bool) {
 	return mi, true
 }
 
+// ForgetMaster clears the master recorded for a VRID, so that the next
+// advert accepted for it is an event (EventNewSender). A daemon that
+// adopts the maps of a previous run calls it for each VRID before its
+// instances start: they know no master yet, and the program would
+// otherwise absorb the current master's adverts silently. Counters are
+// kept.
+func (l *Loader) ForgetMaster(k VRIDKey) error {
+	l.mu.Lock()
+	slot, ok := l.slots[k]
+	l.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("forget master of vrid %s: not configured", k)
+	}
+	if err := l.objs.VrrpMaster.Update(slot, bpfVrrpMaster{}, ebpf.UpdateLock); err != nil {
+		return fmt.Errorf("forget master of vrid %s: %w", k, err)
+	}
+	return nil
+}
+
 // LastSeen is the master-down timer's question (pkg/vrrp Options.LastSeen):
 // when the program last accepted an advert from the VRID's current master,
 // false if none, or if that master resigned (priority 0).
@@ -448,6 +475,35 @@ func (l *Loader) ensureIfStats(ifindex int) error {
 	return nil
 }
 
+// VRIDStats reads one VRID's counters, summing the per-CPU values; false
+// when the VRID is not configured.
+func (l *Loader) VRIDStats(k VRIDKey) (VRIDStats, bool) {
+	l.mu.Lock()
+	slot, ok := l.slots[k]
+	closed := l.closed
+	l.mu.Unlock()
+	if !ok || closed {
+		return VRIDStats{}, false
+	}
+	var vs []bpfVrrpVridStats
+	if err := l.objs.VrrpStats.Lookup(slot, &vs); err != nil {
+		return VRIDStats{}, false
+	}
+	return sumVRIDStats(vs), true
+}
+
+func sumVRIDStats(vs []bpfVrrpVridStats) VRIDStats {
+	var sum VRIDStats
+	for _, c := range vs {
+		sum.Accepted += c.Rx
+		sum.PriorityZero += c.PriZero
+		for r := range sum.Rejected {
+			sum.Rejected[r] += c.Drops[r]
+		}
+	}
+	return sum
+}
+
 // Stats reads every counter, summing the per-CPU values.
 func (l *Loader) Stats() (Stats, error) {
 	s := Stats{VRIDs: map[VRIDKey]VRIDStats{}, Interfaces: map[int]IfaceStats{}}
@@ -462,15 +518,7 @@ func (l *Loader) Stats() (Stats, error) {
 		if err := l.objs.VrrpStats.Lookup(slot, &vs); err != nil {
 			return s, fmt.Errorf("read counters of vrid %s: %w", k, err)
 		}
-		var sum VRIDStats
-		for _, c := range vs {
-			sum.Accepted += c.Rx
-			sum.PriorityZero += c.PriZero
-			for r := range sum.Rejected {
-				sum.Rejected[r] += c.Drops[r]
-			}
-		}
-		s.VRIDs[k] = sum
+		s.VRIDs[k] = sumVRIDStats(vs)
 	}
 	var idx uint32
 	var is []bpfVrrpIfStats

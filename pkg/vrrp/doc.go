@@ -82,9 +82,13 @@
 // in INIT or FAULT are ignored, not counted, as keepalived does.
 //
 // With the XDP program absorbing steady-state adverts, give the instance
-// Options.LastSeen reading the master's last_seen from the map, and feed
-// every ring-buffer event to HandleAdvert as an Advert (VRID, version,
-// priority, interval; addresses unneeded) from the event's sender.
+// Options.LastSeen reading the master's last_seen from the map and an
+// InstanceSpec.Offload (its counters join the instance's; it is told when
+// the instance needs every advert: Instance.NeedsEveryAdvert), and feed
+// every ring-buffer event to Runtime.HandleAdvert as an Advert (VRID,
+// version, priority, interval; addresses unneeded) from the event's
+// sender. The receive series (adverts received, drops, the master's
+// priority and age) then count both paths, one series each.
 //
 // # keepalived behaviours reproduced
 //

@@ -126,8 +126,9 @@ type Options struct {
 	// instance's clock (the runtime converts bpf_ktime). When the master-down
 	// timer expires while the instance follows that master, it asks; if the
 	// master was seen within the Master_Down_Interval the timer re-arms from
-	// that time instead of taking over. nil: every advert goes through
-	// HandleAdvert.
+	// that time instead of taking over. It is not asked while
+	// NeedsEveryAdvert holds (the datapath then absorbs nothing). nil:
+	// every advert goes through HandleAdvert.
 	LastSeen func(now time.Time) (time.Time, bool)
 
 	// MasterGate, if set, is asked before any transition to MASTER that
@@ -308,6 +309,24 @@ func (in *Instance) Validate(p Packet, adv *Advert) Reason {
 	return Validate(&in.rx, p, adv)
 }
 
+// NeedsEveryAdvert reports whether a datapath that absorbs the recorded
+// master's unchanged adverts (Options.LastSeen) must hand this instance
+// every advert instead, because the same advert may now mean something
+// else: as MASTER (any advert is compared with us), and as a BACKUP that
+// hears a master of lower priority and may preempt it (preempt_delay
+// running, or our priority rose above the master's). The runtime passes
+// it on (Offload.SetEveryAdvert) after each step; while it holds,
+// LastSeen is not consulted.
+func (in *Instance) NeedsEveryAdvert() bool {
+	switch in.state {
+	case StateMaster:
+		return true
+	case StateBackup:
+		return in.master.IsValid() && in.masterPrio < in.prio && !in.cfg.NoPreempt
+	}
+	return false
+}
+
 // RxConfig returns the receive rules (for the XDP loader's maps).
 func (in *Instance) RxConfig() RxConfig { return in.rx }
 
@@ -486,7 +505,7 @@ func (in *Instance) Tick(now time.Time) []Action {
 		if in.downAt.IsZero() || now.Before(in.downAt) {
 			return nil
 		}
-		if in.following && in.opts.LastSeen != nil {
+		if in.following && in.opts.LastSeen != nil && !in.NeedsEveryAdvert() {
 			if seen, ok := in.opts.LastSeen(now); ok {
 				if next := seen.Add(in.down); next.After(now) {
 					in.downAt = next
@@ -669,6 +688,7 @@ func (in *Instance) SetPriority(now time.Time, total int) []Action {
 	if p == in.prio {
 		return nil
 	}
+	in.catchUp(now)
 	rising := p > in.prio
 	old := in.down
 	in.prio = p
@@ -677,6 +697,19 @@ func (in *Instance) SetPriority(now time.Time, total int) []Action {
 		in.downAt = in.downAt.Add(in.down - old)
 	}
 	return nil
+}
+
+// catchUp brings a following BACKUP's master-down timer to where the
+// adverts the datapath absorbed (LastSeen) would have put it on the socket
+// path, before a change that may make NeedsEveryAdvert true (after which
+// LastSeen is no longer asked).
+func (in *Instance) catchUp(now time.Time) {
+	if in.state != StateBackup || !in.following || in.opts.LastSeen == nil || in.NeedsEveryAdvert() {
+		return
+	}
+	if seen, ok := in.opts.LastSeen(now); ok && seen.Add(in.down).After(in.downAt) {
+		in.downAt = seen.Add(in.down)
+	}
 }
 
 // SetFault enters (on) or leaves (off) FAULT, for the trackers (interface

@@ -79,12 +79,17 @@ type runner struct {
 	prioReport uint8 // the effective priority last reported by an event
 	groupWant  State // the wanted state last told to the sync group
 	groupFault bool  // the fault level last told to the sync group
+	every      bool  // the Offload was told to hand over every advert
 
 	// Shared with status readers.
 	statusMu sync.Mutex
 	snap     Status
 	faultLst []string
 	crashed  string
+	// The last advert handled while BACKUP from the master it then
+	// followed (for lbd_vrrp_master_last_seen_seconds).
+	seenFrom netip.Addr
+	seenAt   time.Time
 
 	sent, received, zeroSent, zeroRecv atomic.Uint64
 	dropped, overflow, garp, errs      atomic.Uint64
@@ -170,7 +175,7 @@ func (r *runner) run() {
 			acts = r.in.Tick(now)
 		case ev := <-r.inbox:
 			now = time.Now()
-			acts = r.in.HandleAdvert(now, ev.src, &ev.adv)
+			acts = r.handleAdvert(now, &ev)
 		case f := <-r.ctl:
 			now = time.Now()
 			acts = f(now)
@@ -186,11 +191,38 @@ func (r *runner) drainInbox() {
 		select {
 		case ev := <-r.inbox:
 			now := time.Now()
-			r.do(now, r.in.HandleAdvert(now, ev.src, &ev.adv))
+			r.do(now, r.handleAdvert(now, &ev))
 		default:
 			return
 		}
 	}
+}
+
+// handleAdvert hands an accepted advert to the instance and notes when
+// the master a BACKUP follows was last heard.
+func (r *runner) handleAdvert(now time.Time, ev *rxEvent) []Action {
+	acts := r.in.HandleAdvert(now, ev.src, &ev.adv)
+	if r.in.state == StateBackup && r.in.master == ev.src {
+		r.statusMu.Lock()
+		r.seenFrom, r.seenAt = ev.src, now
+		r.statusMu.Unlock()
+	}
+	return acts
+}
+
+// masterSeen is when master's last advert was accepted, by the socket
+// path or the offload; zero if not known.
+func (r *runner) masterSeen(master netip.Addr, off OffloadStats) time.Time {
+	r.statusMu.Lock()
+	var t time.Time
+	if r.seenFrom == master {
+		t = r.seenAt
+	}
+	r.statusMu.Unlock()
+	if off.MasterAddr == master && off.LastSeen.After(t) {
+		t = off.LastSeen
+	}
+	return t
 }
 
 // recoverPanic is the last line of defence: a bug in this instance's
@@ -211,6 +243,9 @@ func (r *runner) recoverPanic() {
 	r.im.state.Set(float64(StateFault.Metric()))
 	func() {
 		defer func() { recover() }()
+		if r.every {
+			r.spec.Offload.SetEveryAdvert(false)
+		}
 		r.removeVIPs(nil)
 	}()
 	r.statusMu.Lock()
@@ -483,6 +518,12 @@ func (r *runner) publish() {
 	r.statusMu.Lock()
 	r.snap = st
 	r.statusMu.Unlock()
+	if r.spec.Offload != nil {
+		if e := r.in.NeedsEveryAdvert(); e != r.every {
+			r.every = e
+			r.spec.Offload.SetEveryAdvert(e)
+		}
+	}
 
 	v := rxView{state: st.State, rx: r.in.RxConfig()}
 	v.rx.SkipAddrCheckFrom = netip.Addr{}
@@ -551,6 +592,14 @@ func (r *runner) status() InstanceStatus {
 	s.PriorityZeroSent = r.zeroSent.Load()
 	s.PriorityZeroReceived = r.zeroRecv.Load()
 	s.Dropped = r.dropped.Load()
+	if r.spec.Offload != nil {
+		off := r.spec.Offload.Stats()
+		s.AdvertsReceived += off.Received
+		s.PriorityZeroReceived += off.PriorityZeroReceived
+		for _, n := range off.Dropped {
+			s.Dropped += n
+		}
+	}
 	s.InboxOverflow = r.overflow.Load()
 	s.GARPSent = r.garp.Load()
 	s.Errors = r.errs.Load()

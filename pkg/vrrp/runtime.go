@@ -62,6 +62,37 @@ type AnnounceTarget struct {
 	Interval time.Duration
 }
 
+// Offload is a datapath ahead of an instance's socket that validates,
+// counts and absorbs its adverts (the daemon's adapter of pkg/loader's XDP
+// program). What it accepts without waking userspace reaches the instance
+// only through Options.LastSeen, and what changes (a new sender, a new
+// priority) through Runtime.HandleAdvert; what it passes reaches the
+// socket as usual. The runtime tells it when the instance must see every
+// advert (Instance.NeedsEveryAdvert: MASTER, or a BACKUP that may preempt)
+// and adds its counters to the instance's status and metrics, so that
+// every series reads the same whichever path a packet took.
+type Offload interface {
+	// SetEveryAdvert is called on the instance's goroutine, after the step
+	// that changed Instance.NeedsEveryAdvert: while on, every advert the
+	// offload accepts must reach Runtime.HandleAdvert. Keep it quick.
+	SetEveryAdvert(on bool)
+	// Stats reads the offload's counters and its view of the master (at
+	// scrape and status time, from any goroutine).
+	Stats() OffloadStats
+}
+
+// OffloadStats are an Offload's counters for one instance, since it was
+// set up (they may predate this process: pinned maps survive a restart).
+type OffloadStats struct {
+	Received             uint64
+	PriorityZeroReceived uint64
+	Dropped              [NumReasons]uint64
+	// MasterAddr sent the last advert the offload accepted, at LastSeen
+	// (zero LastSeen: none).
+	MasterAddr netip.Addr
+	LastSeen   time.Time
+}
+
 // InstanceSpec is what the runtime needs to run one instance.
 type InstanceSpec struct {
 	Config  Config
@@ -89,6 +120,9 @@ type InstanceSpec struct {
 	// unweighted vrrp_script. SetFault and SetPriority before Release
 	// decide the state it starts in.
 	HoldInit bool
+	// Offload, if set, receives the instance's adverts ahead of Conn (see
+	// Offload). Set Options.LastSeen with it.
+	Offload Offload
 }
 
 // ListenSpec describes a socket the runtime reads.
@@ -106,7 +140,8 @@ type ListenSpec struct {
 // RuntimeOptions configures a Runtime.
 type RuntimeOptions struct {
 	Logger *slog.Logger // nil discards
-	// Metrics receives the series; nil counts into unregistered ones.
+	// Metrics receives the series; nil counts into unregistered ones. A
+	// Metrics serves one runtime (its receive series read this one).
 	Metrics *Metrics
 	// InboxSize bounds each instance's queue of accepted adverts
 	// (default 64); an advert arriving at a full queue is counted in
@@ -204,7 +239,7 @@ func NewRuntime(opts RuntimeOptions) *Runtime {
 		opts.ReadBuffer = 9216
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Runtime{
+	rt := &Runtime{
 		log:      opts.Logger,
 		m:        opts.Metrics,
 		opts:     opts,
@@ -216,6 +251,8 @@ func NewRuntime(opts RuntimeOptions) *Runtime {
 		groups:   map[string]*syncGroup{},
 		memberOf: map[string]*syncGroup{},
 	}
+	opts.Metrics.rt.Store(rt)
+	return rt
 }
 
 // AddInstance registers an instance; it starts with Start (or at once when
@@ -307,7 +344,7 @@ func maps[K comparable, V any](m map[K]V) map[K]V {
 func (rt *Runtime) portLocked(k portKey) *port {
 	p := rt.ports[k]
 	if p == nil {
-		p = &port{key: k, drops: rt.m.drops(k.iface)}
+		p = &port{key: k, drops: new(dropCounters)}
 		p.table.Store(&demux{mcast: map[groupVRID]*runner{}, ucast: map[uint8]*runner{}})
 		rt.ports[k] = p
 	}
@@ -480,7 +517,8 @@ type InstanceStatus struct {
 	PriorityZeroReceived uint64
 	// Dropped counts the packets demultiplexed to this instance that
 	// failed validation (lbd_vrrp_packets_dropped_total counts them by
-	// interface).
+	// interface). Received, priority-0 received and dropped include what
+	// the instance's Offload counted.
 	Dropped       uint64
 	InboxOverflow uint64
 	GARPSent      uint64
@@ -498,4 +536,74 @@ func (rt *Runtime) Status() []InstanceStatus {
 		out = append(out, r.status())
 	}
 	return out
+}
+
+// rxSnapshot is what the receive series show, read at once.
+type rxSnapshot struct {
+	instances  []rxInstance
+	drops      map[string]*[NumReasons]uint64 // by interface
+	ifaceOrder []string
+}
+
+type rxInstance struct {
+	name               string
+	vrid               uint8
+	received, zeroRecv uint64
+	masterKnown        bool
+	masterPrio         uint8
+	lastSeen           time.Time // BACKUP following a master: its last accepted advert
+}
+
+func (rt *Runtime) rxSnapshot(now time.Time) rxSnapshot {
+	rt.mu.Lock()
+	runners := slices.Clone(rt.order)
+	ports := make([]*port, 0, len(rt.ports))
+	for _, p := range rt.ports {
+		ports = append(ports, p)
+	}
+	rt.mu.Unlock()
+	snap := rxSnapshot{drops: map[string]*[NumReasons]uint64{}}
+	add := func(iface string) *[NumReasons]uint64 {
+		d := snap.drops[iface]
+		if d == nil {
+			d = new([NumReasons]uint64)
+			snap.drops[iface] = d
+			snap.ifaceOrder = append(snap.ifaceOrder, iface)
+		}
+		return d
+	}
+	slices.SortFunc(ports, func(a, b *port) int { return strings.Compare(a.key.iface, b.key.iface) })
+	for _, p := range ports {
+		d := add(p.key.iface)
+		for r := range d {
+			d[r] += p.drops[r].Load()
+		}
+	}
+	for _, r := range runners {
+		in := rxInstance{name: r.name, vrid: r.in.cfg.VRID, received: r.received.Load(), zeroRecv: r.zeroRecv.Load()}
+		r.statusMu.Lock()
+		st := r.snap
+		crashed := r.crashed != ""
+		r.statusMu.Unlock()
+		var off OffloadStats
+		if r.spec.Offload != nil {
+			off = r.spec.Offload.Stats()
+			in.received += off.Received
+			in.zeroRecv += off.PriorityZeroReceived
+			d := add(r.port.key.iface)
+			for i, n := range off.Dropped {
+				d[i] += n
+			}
+		}
+		switch {
+		case crashed:
+		case st.State == StateMaster:
+			in.masterKnown, in.masterPrio = true, st.EffectivePriority
+		case st.State == StateBackup && st.MasterAddr.IsValid():
+			in.masterKnown, in.masterPrio = true, st.MasterPriority
+			in.lastSeen = r.masterSeen(st.MasterAddr, off)
+		}
+		snap.instances = append(snap.instances, in)
+	}
+	return snap
 }

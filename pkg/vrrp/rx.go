@@ -36,7 +36,7 @@ func (rd *reader) run() {
 		if err != nil {
 			switch {
 			case errors.Is(err, ErrBadPacket):
-				rd.port.drops[ReasonPacketLen].Inc()
+				rd.port.drops[ReasonPacketLen].Add(1)
 				continue
 			case errors.Is(err, net.ErrClosed) || rd.rt.ctx.Err() != nil:
 				return
@@ -60,7 +60,7 @@ func (rd *reader) run() {
 func (rd *reader) handle(p Packet) Reason {
 	vrid, ok := PeekVRID(p.Payload)
 	if !ok {
-		rd.port.drops[ReasonPacketLen].Inc()
+		rd.port.drops[ReasonPacketLen].Add(1)
 		return ReasonPacketLen
 	}
 	t := rd.port.table.Load()
@@ -88,7 +88,7 @@ func (rd *reader) handle(p Packet) Reason {
 		}
 	}
 	if r == nil {
-		rd.port.drops[ReasonVRIDUnknown].Inc()
+		rd.port.drops[ReasonVRIDUnknown].Add(1)
 		return ReasonVRIDUnknown
 	}
 	v := r.view.Load()
@@ -97,15 +97,13 @@ func (rd *reader) handle(p Packet) Reason {
 		return ReasonNone // ignored uncounted, as keepalived does
 	}
 	if reason := Validate(&v.rx, p, &rd.adv); reason != ReasonNone {
-		rd.port.drops[reason].Inc()
+		rd.port.drops[reason].Add(1)
 		r.dropped.Add(1)
 		return reason
 	}
 	r.received.Add(1)
-	r.im.received.Inc()
 	if rd.adv.Priority == PriorityStop {
 		r.zeroRecv.Add(1)
-		r.im.zeroRecv.Inc()
 	}
 	r.deliver(rxEvent{src: p.Src, adv: scalarAdvert(&rd.adv)})
 	return ReasonNone

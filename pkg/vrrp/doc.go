@@ -83,8 +83,9 @@
 //
 // With the XDP program absorbing steady-state adverts, give the instance
 // Options.LastSeen reading the master's last_seen from the map and an
-// InstanceSpec.Offload (its counters join the instance's; it is told when
-// the instance needs every advert: Instance.NeedsEveryAdvert), and feed
+// InstanceSpec.Offload (its counters join the instance's; SetRx hands it
+// the receive rules and says when the instance needs every advert:
+// Instance.NeedsEveryAdvert), and feed
 // every ring-buffer event to Runtime.HandleAdvert as an Advert (VRID,
 // version, priority, interval; addresses unneeded) from the event's
 // sender. The receive series (adverts received, drops, the master's

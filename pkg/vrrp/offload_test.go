@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"testing"
@@ -14,12 +15,17 @@ type fakeOffload struct {
 	mu      sync.Mutex
 	stats   OffloadStats
 	masters []bool
+	rx      []OffloadRx
 }
 
-func (o *fakeOffload) SetEveryAdvert(m bool) {
+// SetRx records the changes of EveryAdvert, and every call.
+func (o *fakeOffload) SetRx(x OffloadRx) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.masters = append(o.masters, m)
+	if n := len(o.rx); (n == 0 && x.EveryAdvert) || (n > 0 && o.rx[n-1].EveryAdvert != x.EveryAdvert) {
+		o.masters = append(o.masters, x.EveryAdvert)
+	}
+	o.rx = append(o.rx, x)
 }
 
 func (o *fakeOffload) Stats() OffloadStats {
@@ -92,6 +98,11 @@ func TestRuntimeOffload(t *testing.T) {
 		}
 		b.stop(t)
 
+		offB.mu.Lock()
+		if len(offB.rx) == 0 || offB.rx[0].Rx.VRID != 7 || offB.rx[0].Rx.LocalAddr != addrB || offB.rx[0].EveryAdvert {
+			t.Errorf("b's offload first told %+v, want the receive rules of VRID 7 from %v", offB.rx, addrB)
+		}
+		offB.mu.Unlock()
 		if got := offA.calls(); !slices.Equal(got, []bool{true}) {
 			t.Errorf("a's offload told %v, want [true] (became MASTER)", got)
 		}
@@ -138,4 +149,48 @@ func TestNeedsEveryAdvert(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A reload that changes a BACKUP's VIPs: the offload gets the new rules
+// and skips the address checks for the master followed (as the socket
+// path does) until the instance's next transition.
+func TestRuntimeOffloadReconfigure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &fakeWire{}
+		off := &fakeOffload{}
+		a := newNode(t, w, addrA, nodeOpts{cfg: withPrio(200)})
+		b := newNode(t, w, addrB, nodeOpts{cfg: withPrio(100), spec: func(s *InstanceSpec) { s.Offload = off }})
+		a.rt.Start()
+		b.rt.Start()
+		defer a.stop(t)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		last := func() OffloadRx {
+			off.mu.Lock()
+			defer off.mu.Unlock()
+			return off.rx[len(off.rx)-1]
+		}
+		if x := last(); x.SkipAddrCheck || x.EveryAdvert || len(x.Rx.VIPs) != 1 {
+			t.Fatalf("before the reload: %+v", x)
+		}
+		cfg := testConfig(func(c *Config) {
+			c.Priority = 100
+			c.VIPs = append(c.VIPs, vip("192.0.2.102/24"))
+		})
+		if err := b.rt.Reconfigure(context.Background(), "VI_1", InstanceUpdate{Config: cfg}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if x := last(); !x.SkipAddrCheck || len(x.Rx.VIPs) != 2 {
+			t.Errorf("after the reload: %+v; want the new VIPs and the address checks skipped for the master", x)
+		}
+		// The master goes: b's transition ends the grace.
+		a.stop(t)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if x := last(); x.SkipAddrCheck || !x.EveryAdvert {
+			t.Errorf("as MASTER: %+v; want every advert, no skipped checks", x)
+		}
+		b.stop(t)
+	})
 }

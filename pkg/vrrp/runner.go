@@ -76,10 +76,10 @@ type runner struct {
 	// whose adverts still carry the old list until that node reloads
 	// too (else it would drop them, RFC 5798 7.1, and take over).
 	vipGrace   bool
-	prioReport uint8 // the effective priority last reported by an event
-	groupWant  State // the wanted state last told to the sync group
-	groupFault bool  // the fault level last told to the sync group
-	every      bool  // the Offload was told to hand over every advert
+	prioReport uint8     // the effective priority last reported by an event
+	groupWant  State     // the wanted state last told to the sync group
+	groupFault bool      // the fault level last told to the sync group
+	offRx      OffloadRx // what the Offload was last told (SetRx)
 
 	// Shared with status readers.
 	statusMu sync.Mutex
@@ -126,6 +126,9 @@ func newRunner(rt *Runtime, in *Instance, spec InstanceSpec, p *port) *runner {
 	v0 := rxView{state: StateInit, rx: in.RxConfig()}
 	r.lastView = v0
 	r.view.Store(&v0)
+	if spec.Offload != nil {
+		r.tellOffload(false, cfg.SkipCheckAdvAddr)
+	}
 	r.im.state.Set(float64(StateInit.Metric()))
 	r.im.prio.Set(float64(cfg.Priority))
 	r.im.confPrio.Set(float64(cfg.Priority))
@@ -243,8 +246,10 @@ func (r *runner) recoverPanic() {
 	r.im.state.Set(float64(StateFault.Metric()))
 	func() {
 		defer func() { recover() }()
-		if r.every {
-			r.spec.Offload.SetEveryAdvert(false)
+		if r.spec.Offload != nil && r.offRx.EveryAdvert {
+			x := r.offRx
+			x.EveryAdvert = false
+			r.spec.Offload.SetRx(x)
 		}
 		r.removeVIPs(nil)
 	}()
@@ -519,9 +524,10 @@ func (r *runner) publish() {
 	r.snap = st
 	r.statusMu.Unlock()
 	if r.spec.Offload != nil {
-		if e := r.in.NeedsEveryAdvert(); e != r.every {
-			r.every = e
-			r.spec.Offload.SetEveryAdvert(e)
+		every := r.in.NeedsEveryAdvert()
+		skip := r.in.cfg.SkipCheckAdvAddr || r.vipGrace
+		if r.viewDirty || every != r.offRx.EveryAdvert || skip != r.offRx.SkipAddrCheck || r.in.rx.LocalAddr != r.offRx.Rx.LocalAddr {
+			r.tellOffload(every, skip)
 		}
 	}
 
@@ -536,6 +542,14 @@ func (r *runner) publish() {
 		r.lastView = v
 		r.view.Store(&v)
 	}
+}
+
+// tellOffload hands the Offload the instance's current receive rules.
+func (r *runner) tellOffload(every, skip bool) {
+	rx := r.in.RxConfig()
+	rx.SkipAddrCheckFrom = netip.Addr{}
+	r.offRx = OffloadRx{Rx: rx, EveryAdvert: every, SkipAddrCheck: skip}
+	r.spec.Offload.SetRx(r.offRx)
 }
 
 // rearm points the timer at the instance's next deadline.

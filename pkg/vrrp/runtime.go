@@ -67,18 +67,33 @@ type AnnounceTarget struct {
 // program). What it accepts without waking userspace reaches the instance
 // only through Options.LastSeen, and what changes (a new sender, a new
 // priority) through Runtime.HandleAdvert; what it passes reaches the
-// socket as usual. The runtime tells it when the instance must see every
-// advert (Instance.NeedsEveryAdvert: MASTER, or a BACKUP that may preempt)
-// and adds its counters to the instance's status and metrics, so that
-// every series reads the same whichever path a packet took.
+// socket as usual. The runtime hands it the instance's receive rules and
+// tells it when the instance needs every advert (SetRx), and adds its
+// counters to the instance's status and metrics, so that every series
+// reads the same whichever path a packet took.
 type Offload interface {
-	// SetEveryAdvert is called on the instance's goroutine, after the step
-	// that changed Instance.NeedsEveryAdvert: while on, every advert the
-	// offload accepts must reach Runtime.HandleAdvert. Keep it quick.
-	SetEveryAdvert(on bool)
+	// SetRx is called when the instance is added, then on the instance's
+	// goroutine after each step that changed what it holds. Keep it
+	// quick.
+	SetRx(OffloadRx)
 	// Stats reads the offload's counters and its view of the master (at
 	// scrape and status time, from any goroutine).
 	Stats() OffloadStats
+}
+
+// OffloadRx is what an Offload needs to check and hand over an instance's
+// adverts as the instance itself would (Validate's rules and order).
+type OffloadRx struct {
+	// Rx is the instance's receive rules (Instance.RxConfig, without
+	// SkipAddrCheckFrom: see SkipAddrCheck).
+	Rx RxConfig
+	// EveryAdvert: every advert accepted must reach HandleAdvert
+	// (Instance.NeedsEveryAdvert: MASTER, or a BACKUP that may preempt).
+	EveryAdvert bool
+	// SkipAddrCheck: while not MASTER, adverts from the master followed
+	// skip the address-list and sender checks (skip_check_adv_addr, or a
+	// reload that changed this BACKUP's VIPs, until its next transition).
+	SkipAddrCheck bool
 }
 
 // OffloadStats are an Offload's counters for one instance, since it was

@@ -253,6 +253,12 @@ func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPoli
 		}
 	}
 
+	// lbd_vrrp_allowed_senders: the prefixes of the instance's family.
+	for _, p := range cfg.Global.LBDVRRPAllowedSenders {
+		if p.Addr().Is4() == (c.Family() == vrrp.FamilyIPv4) {
+			c.AllowedSenders = append(c.AllowedSenders, p)
+		}
+	}
 	for _, n := range c.Normalize() {
 		warns = append(warns, at(v.Pos, "warning: %s", n))
 	}

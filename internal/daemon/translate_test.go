@@ -378,3 +378,43 @@ vrrp_instance VI_1 {
 		t.Errorf("vmac %+v, vip on %q", p.VMAC, p.VIPs[0].Dev)
 	}
 }
+
+func TestTranslateAllowedSenders(t *testing.T) {
+	tr := translate(t, `
+global_defs {
+  lbd_vrrp_allowed_senders 192.0.2.0/29 2001:db8::/64
+  lbd_vrrp_allowed_senders 198.51.100.7
+}
+vrrp_instance V4 {
+  interface eth0
+  virtual_router_id 51
+  virtual_ipaddress {
+    192.0.2.100/24
+  }
+}
+vrrp_instance V6 {
+  interface eth0
+  virtual_router_id 52
+  version 3
+  virtual_ipaddress {
+    2001:db8::100/64
+  }
+}
+`)
+	if len(tr.Plans) != 2 {
+		t.Fatalf("plans %d, refused %+v, fatal %q", len(tr.Plans), tr.Refused, tr.Fatal)
+	}
+	want := map[string][]netip.Prefix{
+		"V4": {netip.MustParsePrefix("192.0.2.0/29"), netip.MustParsePrefix("198.51.100.7/32")},
+		"V6": {netip.MustParsePrefix("2001:db8::/64")},
+	}
+	for _, p := range tr.Plans {
+		if diff := cmp.Diff(want[p.Name], p.Config.AllowedSenders, cmpAddrs); diff != "" {
+			t.Errorf("%s allowed senders (-want +got):\n%s", p.Name, diff)
+		}
+	}
+	cfg, diags := config.Parse("test.conf", []byte("global_defs {\n  lbd_vrrp_allowed_senders 192.0.2.0/33\n}\n"), config.Options{})
+	if cfg == nil || len(diags.Errors()) != 1 || !strings.Contains(diags.Errors()[0].String(), "test.conf:2: global_defs: lbd_vrrp_allowed_senders 192.0.2.0/33: bad prefix length") {
+		t.Errorf("bad prefix: %v", diags)
+	}
+}

@@ -68,6 +68,20 @@ var globalSpec = blockSpec[gdefs]{
 				g.VRRPMcastGroup6 = a
 			}
 		}),
+		// lbd's own: the VRRP senders every instance accepts adverts from
+		// (per family; enforced in XDP where the program runs).
+		"lbd_vrrp_allowed_senders": kw(func(d *decoder, n *node, g *gdefs) {
+			args := n.args()
+			if len(args) == 0 {
+				d.errorf(n.pos, "lbd_vrrp_allowed_senders: at least one prefix")
+				return
+			}
+			for _, a := range args {
+				if p, ok := d.parsePrefix(n.pos, n.keyword(), a); ok {
+					g.LBDVRRPAllowedSenders = append(g.LBDVRRPAllowedSenders, p.Masked())
+				}
+			}
+		}),
 		"default_interface": kw(setString(func(g *gdefs) *string { return &g.DefaultInterface })),
 		"lvs_sync_daemon":   kw(globalLVSSyncDaemon),
 		"lvs_timeouts":      kw(globalLVSTimeouts),

@@ -145,6 +145,12 @@ type GlobalDefs struct {
 	DynamicInterfaces               bool          `json:"dynamic_interfaces,omitempty"`
 	DynamicInterfacesAllowIfChanges bool          `json:"dynamic_interfaces_allow_if_changes,omitempty"`
 	FIFOWriteVRRPStatesOnReload     bool          `json:"fifo_write_vrrp_states_on_reload,omitempty"`
+	// LBDVRRPAllowedSenders is lbd's lbd_vrrp_allowed_senders (no
+	// keepalived equivalent): adverts from sources outside these prefixes
+	// are rejected (sender_not_allowed), per family (a family without a
+	// prefix is not restricted); unicast instances with check_unicast_src
+	// check their peers instead.
+	LBDVRRPAllowedSenders []netip.Prefix `json:"lbd_vrrp_allowed_senders,omitempty"`
 
 	// Firewall.
 	NFTables                string   `json:"nftables,omitempty"` // table name; set when nftables is used

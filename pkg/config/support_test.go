@@ -178,7 +178,8 @@ var (
 		"vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert", "vrrp_down_timer_adverts",
 		"vrrp_check_unicast_src", "vrrp_skip_check_adv_addr",
 		"vrrp_rt_priority", "vrrp_rlimit_rttime",
-		"include_check", // applied while reading the files
+		"lbd_vrrp_allowed_senders", // lbd's own
+		"include_check",            // applied while reading the files
 		"notification_email", "notification_email_from", "smtp_server", "smtp_helo_name",
 		"smtp_connect_timeout", "smtp_alert", "smtp_alert_vrrp", "no_email_faults", "router_id",
 		"notify_fifo", "notify_fifo_script", "vrrp_notify_fifo", "vrrp_notify_fifo_script",

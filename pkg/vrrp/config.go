@@ -144,6 +144,11 @@ type Config struct {
 	// CheckUnicastSrc (check_unicast_src, the global vrrp_check_unicast_src,
 	// or any min_ttl/max_ttl) accepts unicast adverts from UnicastPeers only.
 	CheckUnicastSrc bool
+	// AllowedSenders (lbd's global lbd_vrrp_allowed_senders, the prefixes
+	// of the instance's family) accepts adverts only from sources in one
+	// of these prefixes; empty: any. Unicast instances with
+	// CheckUnicastSrc check their peers instead.
+	AllowedSenders []netip.Prefix
 
 	Accept bool // accept / no_accept (keepalived's default when not strict: accept)
 
@@ -372,6 +377,11 @@ func (c *Config) validateNormalized() error {
 	if c.SourceAddr.IsValid() && familyOf(c.SourceAddr) != fam {
 		bad("unicast_src_ip", "%v is not %v like the VIPs", c.SourceAddr, fam)
 	}
+	for _, p := range c.AllowedSenders {
+		if !p.IsValid() || familyOf(p.Addr()) != fam {
+			bad("lbd_vrrp_allowed_senders", "%v is not a %v prefix like the VIPs", p, fam)
+		}
+	}
 	for _, p := range c.UnicastPeers {
 		if !p.Addr.IsValid() || familyOf(p.Addr) != fam {
 			bad("unicast_peer", "%v is not %v like the VIPs", p.Addr, fam)
@@ -427,6 +437,7 @@ func (c *Config) rxConfig(local netip.Addr) RxConfig {
 		Interval:        c.AdvertInterval,
 		UnicastPeers:    c.UnicastPeers,
 		CheckUnicastSrc: c.CheckUnicastSrc,
+		AllowedSenders:  c.AllowedSenders,
 		LocalAddr:       local,
 		ChecksumCompat:  c.ChecksumCompat,
 	}

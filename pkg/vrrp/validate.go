@@ -34,9 +34,13 @@ type RxConfig struct {
 	// UnicastPeers non-empty means unicast mode: the destination must be
 	// unicast and the TTL is not required to be 255.
 	UnicastPeers    []UnicastPeer
-	CheckUnicastSrc bool       // the source must be one of UnicastPeers, within its TTL range
-	LocalAddr       netip.Addr // our source address: adverts from it are our own
-	ChecksumCompat  ChecksumCompat
+	CheckUnicastSrc bool // the source must be one of UnicastPeers, within its TTL range
+	// AllowedSenders, when not empty, are the prefixes a source must be
+	// in (lbd_vrrp_allowed_senders); not checked where CheckUnicastSrc
+	// applies (unicast peers are stricter).
+	AllowedSenders []netip.Prefix
+	LocalAddr      netip.Addr // our source address: adverts from it are our own
+	ChecksumCompat ChecksumCompat
 
 	// SkipAddrCheckFrom, when valid, exempts adverts from that source from
 	// the address-list and unicast-source checks (keepalived
@@ -89,6 +93,8 @@ type RxConfig struct {
 //	15  [addr] unicast peers and rc.CheckUnicastSrc:
 //	    Src is a peer                                            sender_not_allowed
 //	    and the TTL, if known, within its [min_ttl, max_ttl]     ip_ttl
+//	    otherwise, with rc.AllowedSenders (an lbd extension):
+//	    Src is in one of them                                    sender_not_allowed
 //
 // "[addr]" checks are skipped when Src == rc.SkipAddrCheckFrom. The v3
 // interval is not compared: the backup adopts the master's (RFC 5798 6.4.2).
@@ -181,11 +187,22 @@ func Validate(rc *RxConfig, p Packet, adv *Advert) Reason {
 			if p.HopLimit >= 0 && (p.HopLimit < int(up.MinTTL) || p.HopLimit > int(up.MaxTTL)) {
 				return ReasonIPTTL
 			}
+		} else if len(rc.AllowedSenders) > 0 && !inPrefixes(p.Src, rc.AllowedSenders) {
+			return ReasonSenderNotAllowed
 		}
 	}
 	decode(b, alen, adv)
 	adv.LegacyChecksum = legacy
 	return ReasonNone
+}
+
+func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasAllAddrs reports whether every address of want occurs in the packed

@@ -198,6 +198,22 @@ func TestValidateV3(t *testing.T) {
 		{"IPv6 good", rxV6(), pkt(t, advFor(rxV6(), 50), kaSrc6, MulticastGroupIPv6, 255, nil, false), ReasonNone},
 		{"IPv6 checksum", rxV6(), pkt(t, advFor(rxV6(), 50), kaSrc6, MulticastGroupIPv6, 255, func(b []byte) { b[7] ^= 0x80 }, true), ReasonChecksum},
 		{"IPv6 packet for IPv4 instance", rc, pkt(t, advFor(rxV6(), 50), kaSrc6, MulticastGroupIPv6, 255, nil, false), ReasonFamily},
+		{"source outside the allowed senders", func() RxConfig {
+			rc := rxV3()
+			rc.AllowedSenders = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+			return rc
+		}(), pkt(t, good, kaSrc4, g, 255, nil, false), ReasonSenderNotAllowed},
+		{"source inside the allowed senders", func() RxConfig {
+			rc := rxV3()
+			rc.AllowedSenders = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.PrefixFrom(kaSrc4, 32)}
+			return rc
+		}(), pkt(t, good, kaSrc4, g, 255, nil, false), ReasonNone},
+		{"allowed senders skipped for the known master", func() RxConfig {
+			rc := rxV3()
+			rc.AllowedSenders = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+			rc.SkipAddrCheckFrom = kaSrc4
+			return rc
+		}(), pkt(t, good, kaSrc4, g, 255, nil, false), ReasonNone},
 		{"IPv4-mapped source", rxV6(), Packet{Src: netip.MustParseAddr("::ffff:10.0.0.1"), Dst: MulticastGroupIPv6, HopLimit: 255,
 			Payload: pkt(t, advFor(rxV6(), 50), kaSrc6, MulticastGroupIPv6, 255, nil, false).Payload}, ReasonFamily},
 	}
@@ -235,6 +251,14 @@ func TestValidateUnicast(t *testing.T) {
 		{"legacy checksum, never", func(rc *RxConfig) { rc.ChecksumCompat = ChecksumStrict }, pkt(t, legacy, kaSrc4, kaPeer4, 255, nil, false), ReasonChecksum, false},
 		{"legacy checksum, legacy", func(rc *RxConfig) { rc.ChecksumCompat = ChecksumLegacy }, pkt(t, legacy, kaSrc4, kaPeer4, 255, nil, false), ReasonNone, true},
 		{"RFC checksum, legacy", func(rc *RxConfig) { rc.ChecksumCompat = ChecksumLegacy }, pkt(t, good, kaSrc4, kaPeer4, 255, nil, false), ReasonChecksum, false},
+		{"stranger outside the allowed senders", func(rc *RxConfig) { rc.AllowedSenders = []netip.Prefix{netip.MustParsePrefix("10.250.0.0/30")} },
+			pkt(t, good, stranger, kaPeer4, 255, nil, false), ReasonSenderNotAllowed, false},
+		{"stranger inside the allowed senders", func(rc *RxConfig) { rc.AllowedSenders = []netip.Prefix{netip.MustParsePrefix("10.250.0.0/29")} },
+			pkt(t, good, stranger, kaPeer4, 255, nil, false), ReasonNone, false},
+		{"check_unicast_src takes precedence over the allowed senders", func(rc *RxConfig) {
+			rc.CheckUnicastSrc = true
+			rc.AllowedSenders = []netip.Prefix{netip.MustParsePrefix("10.250.0.0/24")}
+		}, pkt(t, good, stranger, kaPeer4, 255, nil, false), ReasonSenderNotAllowed, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,7 +35,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.ConfigID, "config-id", "", "`ID` selecting @ID conditional lines (default: the host name)")
 	fs.StringVar(&opts.ConfigID, "i", "", "alias of --config-id (keepalived's -i)")
 	fs.StringVar(&opts.RunDir, "run-dir", daemon.DefaultRunDir, "`DIR` for the control socket, pid file and state (one per lbd)")
-	fs.StringVar(&opts.BPFFS, "bpffs", daemon.DefaultBPFFS, "`DIR` on a bpffs for pinned maps (one per lbd)")
+	fs.StringVar(&opts.BPFFS, "bpffs", daemon.DefaultBPFFS, "`DIR`: a bpffs for the datapath's pinned maps and links, shared by the lbd of every network namespace (the default is mounted if absent)")
 	fs.StringVar(&opts.MetricsAddr, "metrics-addr", "", "`HOST:PORT` to serve Prometheus /metrics on (default: none)")
 	fs.StringVar(&opts.Datapath, "datapath", "auto", "datapath `TIER`: "+strings.Join(daemon.Datapaths, "|"))
 	fs.StringVar(&level, "log-level", "info", "log `LEVEL`: debug, info, warn, error")

@@ -60,8 +60,7 @@ type Status struct {
 	PID        int       `json:"pid"`
 	Started    time.Time `json:"started"`
 	ConfigFile string    `json:"config_file"`
-	// Datapath is the tier per interface; "none" until the XDP
-	// integration: VRRP runs on raw sockets.
+	// Datapath is the tier per interface carrying VRRP.
 	Datapath  Datapath         `json:"datapath"`
 	Instances []InstanceStatus `json:"instances"`
 	// Refused lists the vrrp_instances that do not run, with why.
@@ -77,11 +76,20 @@ type Datapath struct {
 	Interfaces []InterfaceTier `json:"interfaces"`
 }
 
-// InterfaceTier is one interface's datapath tier.
+// InterfaceTier is one interface's datapath tier: xdp, xdp-generic, tc,
+// or none (raw sockets alone).
 type InterfaceTier struct {
 	Interface string `json:"interface"`
 	Tier      string `json:"tier"`
-	Reason    string `json:"reason,omitempty"`
+	// Reason says why the tier is none.
+	Reason string `json:"reason,omitempty"`
+	// Hook is how the program is attached: xdp-link, tcx or clsact.
+	Hook string `json:"hook,omitempty"`
+	// Adopted: the attachment was left by a previous lbd and kept (no
+	// detach, counters continued).
+	Adopted bool `json:"adopted,omitempty"`
+	// Skipped says why each higher tier failed (auto), best first.
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 // RefusedInstance is a vrrp_instance the daemon refused to run.
@@ -120,6 +128,12 @@ type InstanceStatus struct {
 	VIPs         []string `json:"vips"`
 	ExcludedVIPs []string `json:"excluded_vips,omitempty"`
 
+	// Datapath is the tier that receives the instance's adverts (its
+	// interface's), or none (its raw socket alone) with DatapathNote
+	// saying why.
+	Datapath     string `json:"datapath"`
+	DatapathNote string `json:"datapath_note,omitempty"`
+
 	LastTransition *time.Time `json:"last_transition,omitempty"`
 	LastReason     string     `json:"last_reason"`
 	Fault          bool       `json:"fault"`
@@ -138,7 +152,9 @@ type InstanceStatus struct {
 	Counters Counters `json:"counters"`
 }
 
-// Counters are an instance's counters since lbd started.
+// Counters are an instance's counters since lbd started; received,
+// priority-0 received and dropped include what the datapath program
+// counted, which continues across a restart that adopted it.
 type Counters struct {
 	AdvertsSent          uint64 `json:"adverts_sent"`
 	AdvertsReceived      uint64 `json:"adverts_received"`

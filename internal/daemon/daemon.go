@@ -25,11 +25,12 @@
 // global_defs vrrp_rt_priority and vrrp_rlimit_rttime put every thread
 // under SCHED_RR before the instances start (pkg/realtime).
 //
-// Datapath: --datapath is validated, but until the XDP integration lands
-// VRRP runs on raw sockets everywhere and every interface reports tier
-// "none". use_vmac: the instance's VMAC (pkg/netutil VMACManager) is
-// made at start and deleted at stop; its VIPs and GARPs are there, its
-// adverts too unless vmac_xmit_base.
+// Datapath (datapath.go): per interface carrying VRRP, the VRRP program
+// at the --datapath tier (auto: XDP native, XDP generic, TC, else raw
+// sockets alone), pinned under --bpffs so that a restart adopts it.
+// use_vmac: the instance's VMAC (pkg/netutil VMACManager) is made at start
+// and deleted at stop; its VIPs and GARPs are there, its adverts too
+// unless vmac_xmit_base.
 package daemon
 
 import (
@@ -51,6 +52,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/lbdproject/lbd/pkg/config"
+	"github.com/lbdproject/lbd/pkg/loader"
 	"github.com/lbdproject/lbd/pkg/netutil"
 	"github.com/lbdproject/lbd/pkg/notify"
 	"github.com/lbdproject/lbd/pkg/realtime"
@@ -62,7 +64,9 @@ import (
 // Defaults of lbd run's flags.
 const (
 	DefaultRunDir = "/run/lbd"
-	DefaultBPFFS  = "/sys/fs/bpf/lbd"
+	// DefaultBPFFS is shared by every lbd on the host: each pins in
+	// BPFFS/lbd/netns-<inode of its network namespace>/.
+	DefaultBPFFS = "/sys/fs/bpf"
 )
 
 // Datapaths are the --datapath values (DESIGN.md, "Datapath tiers").
@@ -73,10 +77,12 @@ func ValidDatapath(s string) bool { return slices.Contains(Datapaths, s) }
 
 // Options configures Run.
 type Options struct {
-	ConfigPath  string
-	ConfigID    string // @id conditional lines (config.Options.ConfigID)
-	RunDir      string // default DefaultRunDir
-	BPFFS       string // default DefaultBPFFS; unused until the XDP integration
+	ConfigPath string
+	ConfigID   string // @id conditional lines (config.Options.ConfigID)
+	RunDir     string // default DefaultRunDir
+	// BPFFS is where the datapath pins (default DefaultBPFFS, mounted if
+	// it is not a bpffs yet).
+	BPFFS       string
 	MetricsAddr string // HOST:PORT serving /metrics; empty: none
 	Datapath    string // one of Datapaths; default auto
 	Version     string // shown by status
@@ -110,6 +116,7 @@ type Daemon struct {
 	static *statics
 	socks  *sockets
 	anns   *announcers
+	dp     *datapath
 	// trackCtx bounds the trackers' lives.
 	trackCtx context.Context
 
@@ -120,7 +127,6 @@ type Daemon struct {
 	cur        Translation
 	insts      map[string]*running
 	refused    []RefusedInstance
-	tiers      []InterfaceTier
 	lastReload *ReloadResult
 }
 
@@ -138,9 +144,6 @@ type running struct {
 func Run(ctx context.Context, opts Options) error {
 	if opts.RunDir == "" {
 		opts.RunDir = DefaultRunDir
-	}
-	if opts.BPFFS == "" {
-		opts.BPFFS = DefaultBPFFS
 	}
 	if opts.Datapath == "" {
 		opts.Datapath = "auto"
@@ -197,8 +200,25 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	d.state = newVIPState(d.opts.RunDir, log)
 	d.state.cleanupLeftovers(d.host, d.vips)
 
+	d.dp, err = newDatapath(log, d.opts.Datapath, d.opts.BPFFS)
+	if err != nil {
+		return err
+	}
+	// Graceful: the program is detached and unpinned once the instances
+	// have stopped, and when lbd cannot start.
+	defer func() {
+		if derr := d.dp.stop(true); derr != nil {
+			log.Error("datapath stop", "error", derr)
+			err = errors.Join(err, derr)
+		}
+	}()
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(tierCollector{d.dp})
+	if d.dp.l != nil {
+		reg.MustRegister(loader.NewCollector(d.dp.l))
+	}
 	m, err := vrrp.NewMetrics(reg)
 	if err != nil {
 		return err
@@ -273,7 +293,10 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 		d.socks.closeAll()
 		return err
 	}
-	d.logDatapath()
+	if err := d.dp.sync(d.rt); err != nil {
+		d.rt.Stop(context.Background())
+		return err
+	}
 	d.cur = tr
 
 	ctl, err := listenControl(d.opts.RunDir, log, d.handle)
@@ -403,6 +426,10 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 		r.sock = sk
 		spec.Conn = sk.conn
 		spec.Options.LocalAddr = sk.conn.c.Source()
+		if o := d.dp.instance(p.Name, link.Name, link.Index); o != nil {
+			spec.Offload = o
+			spec.Options.LastSeen = o.lastSeen
+		}
 	}
 	r.addrs = newAddresses(d, p)
 	spec.Addresses = r.addrs
@@ -475,29 +502,6 @@ func (d *Daemon) announceTargets(p *Plan, garp GARPPolicy) []vrrp.AnnounceTarget
 	return out
 }
 
-// logDatapath says, once per interface, what the datapath is: raw
-// sockets, tier "none", until the XDP integration lands.
-func (d *Daemon) logDatapath() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	seen := map[string]bool{}
-	for _, t := range d.tiers {
-		seen[t.Interface] = true
-	}
-	for _, sk := range d.socks.order {
-		if seen[sk.ifname] {
-			continue
-		}
-		seen[sk.ifname] = true
-		reason := "raw sockets; the XDP offload is not integrated yet"
-		if d.opts.Datapath != "auto" && d.opts.Datapath != "off" {
-			reason += " (--datapath " + d.opts.Datapath + " accepted, not applied)"
-		}
-		d.log.Info("datapath", "interface", sk.ifname, "tier", "none", "reason", reason)
-		d.tiers = append(d.tiers, InterfaceTier{Interface: sk.ifname, Tier: "none", Reason: reason})
-	}
-}
-
 // handle answers one control request.
 func (d *Daemon) handle(req Request) Response {
 	switch req.Command {
@@ -517,7 +521,7 @@ func (d *Daemon) status() *Status {
 		PID:        os.Getpid(),
 		Started:    d.started.Round(0),
 		ConfigFile: d.opts.ConfigPath,
-		Datapath:   Datapath{Requested: d.opts.Datapath, Interfaces: slices.Clone(d.tiers)},
+		Datapath:   Datapath{Requested: d.opts.Datapath, Interfaces: d.dp.tiers()},
 		Instances:  []InstanceStatus{},
 		Refused:    slices.Clone(d.refused),
 		LastReload: d.lastReload,
@@ -525,6 +529,7 @@ func (d *Daemon) status() *Status {
 	d.mu.Unlock()
 	for _, in := range d.rt.Status() {
 		is := instanceStatus(in)
+		is.Datapath, is.DatapathNote = d.dp.instanceTier(in.Name)
 		is.Trackers = d.track.instanceTrackers(in.Name)
 		s.Instances = append(s.Instances, is)
 	}

@@ -17,15 +17,30 @@ func WriteStatus(w io.Writer, s *Status, now time.Time) error {
 	var tiers []string
 	for _, t := range s.Datapath.Interfaces {
 		e := t.Interface + " " + t.Tier
+		var notes []string
+		if t.Hook != "" {
+			notes = append(notes, t.Hook)
+		}
+		if t.Adopted {
+			notes = append(notes, "adopted")
+		}
 		if t.Reason != "" {
-			e += " (" + t.Reason + ")"
+			notes = append(notes, t.Reason)
+		} else if len(t.Skipped) > 0 {
+			notes = append(notes, "not "+strings.Join(t.Skipped, ", not "))
+		}
+		if len(notes) > 0 {
+			e += " (" + strings.Join(notes, "; ") + ")"
 		}
 		tiers = append(tiers, e)
+	}
+	if len(tiers) == 0 {
+		tiers = []string{"no interface"}
 	}
 	fmt.Fprintf(&b, "datapath %s: %s\n\n", s.Datapath.Requested, strings.Join(tiers, "; "))
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tVRID\tINTERFACE\tVRRP\tSTATE\tPRIO\tMASTER\tVIPS\tLAST TRANSITION\tSENT\tRECV\tDROPS")
+	fmt.Fprintln(tw, "INSTANCE\tVRID\tINTERFACE\tPATH\tVRRP\tSTATE\tPRIO\tMASTER\tVIPS\tLAST TRANSITION\tSENT\tRECV\tDROPS")
 	for _, in := range s.Instances {
 		vrrp := fmt.Sprintf("v%d %s", in.Version, in.Family)
 		if in.Unicast {
@@ -46,8 +61,12 @@ func WriteStatus(w io.Writer, s *Status, now time.Time) error {
 		if in.LastTransition != nil {
 			last = ago(now, *in.LastTransition) + " ago, " + in.LastReason
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%d\t%d\t%d\n",
-			in.Name, in.VRID, in.Interface, vrrp, in.State, in.Priority, in.ConfiguredPriority,
+		path := in.Datapath
+		if path == "" {
+			path = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%d\t%d\t%d\n",
+			in.Name, in.VRID, in.Interface, path, vrrp, in.State, in.Priority, in.ConfiguredPriority,
 			master, vips, last, in.Counters.AdvertsSent, in.Counters.AdvertsReceived, in.Counters.Dropped)
 	}
 	tw.Flush()
@@ -81,6 +100,11 @@ func WriteStatus(w io.Writer, s *Status, now time.Time) error {
 	for _, in := range s.Instances {
 		if in.Fault && in.FaultDetail != "" {
 			fmt.Fprintf(&b, "\n%s is in FAULT: %s", in.Name, in.FaultDetail)
+		}
+	}
+	for _, in := range s.Instances {
+		if in.DatapathNote != "" && !in.Fault {
+			fmt.Fprintf(&b, "\n%s receives on its raw socket only: %s", in.Name, in.DatapathNote)
 		}
 	}
 	if r := s.LastReload; r != nil {

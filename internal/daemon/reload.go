@@ -239,6 +239,7 @@ func (d *Daemon) apply(tr *Translation) []string {
 			d.log.Error("reload: remove vrrp_instance", "instance", name, "error", err)
 		}
 		d.events.dropTarget(false, name)
+		d.dp.remove(name)
 		d.mu.Lock()
 		r := d.insts[name]
 		delete(d.insts, name)
@@ -343,7 +344,9 @@ func (d *Daemon) apply(tr *Translation) []string {
 	for _, c := range d.socks.closeUnused(d.rt, used) {
 		note("%s", c)
 	}
-	d.logDatapath()
+	if err := d.dp.sync(d.rt); err != nil {
+		d.log.Error("reload: datapath", "error", err)
+	}
 
 	// Release the new instances, apply tracking changes.
 	d.track.mu.Lock()

@@ -81,15 +81,21 @@ func TestWriteStatus(t *testing.T) {
 	last := now.Add(-90 * time.Second)
 	st := &Status{
 		Version: "v1.0", PID: 7, Started: now.Add(-time.Hour), ConfigFile: "/etc/keepalived/keepalived.conf",
-		Datapath: Datapath{Requested: "auto", Interfaces: []InterfaceTier{{Interface: "eth0", Tier: "none", Reason: "raw sockets"}}},
+		Datapath: Datapath{Requested: "auto", Interfaces: []InterfaceTier{
+			{Interface: "eth0", Tier: "tc", Hook: "tcx", Adopted: true, Skipped: []string{"xdp: no driver", "xdp-generic: busy"}},
+			{Interface: "eth1", Tier: "none", Reason: "--datapath off"},
+		}},
 		Instances: []InstanceStatus{{
-			Name: "VI_1", VRID: 51, Interface: "eth0", Version: 2, Family: "ipv4", State: "BACKUP",
+			Name: "VI_1", VRID: 51, Interface: "eth0", Datapath: "tc", Version: 2, Family: "ipv4", State: "BACKUP",
 			Priority: 90, ConfiguredPriority: 100, MasterAddress: "192.0.2.1", VIPs: []string{"192.0.2.100/24"},
 			LastTransition: &last, LastReason: "higher_priority_advert",
 			Counters: Counters{AdvertsSent: 3, AdvertsReceived: 120, Dropped: 2},
 		}, {
 			Name: "VI_2", VRID: 52, Interface: "eth9", Version: 3, Family: "ipv6", State: "FAULT",
 			Fault: true, FaultDetail: "setup: link \"eth9\": link not found", VIPs: []string{},
+		}, {
+			Name: "VI_4", VRID: 54, Interface: "eth0", Datapath: "none", DatapathNote: "auth AH", Version: 2, Family: "ipv4",
+			State: "BACKUP", VIPs: []string{},
 		}},
 		Refused: []RefusedInstance{{Name: "VI_3", Pos: "k.conf:30", Errors: []string{"k.conf:31: bad"}}},
 	}
@@ -100,11 +106,12 @@ func TestWriteStatus(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"lbd v1.0, pid 7, up 1h0m0s, config /etc/keepalived/keepalived.conf\n",
-		"datapath auto: eth0 none (raw sockets)\n",
-		"INSTANCE  VRID  INTERFACE  VRRP     STATE   PRIO    MASTER     VIPS            LAST TRANSITION                    SENT  RECV  DROPS\n",
-		"VI_1      51    eth0       v2 ipv4  BACKUP  90/100  192.0.2.1  192.0.2.100/24  1m30s ago, higher_priority_advert  3     120   2\n",
-		"VI_2      52    eth9       v3 ipv6  FAULT   0/0     -          -               -                                  0     0     0\n",
+		"datapath auto: eth0 tc (tcx; adopted; not xdp: no driver, not xdp-generic: busy); eth1 none (--datapath off)\n",
+		"INSTANCE  VRID  INTERFACE  PATH  VRRP     STATE   PRIO    MASTER     VIPS            LAST TRANSITION                    SENT  RECV  DROPS\n",
+		"VI_1      51    eth0       tc    v2 ipv4  BACKUP  90/100  192.0.2.1  192.0.2.100/24  1m30s ago, higher_priority_advert  3     120   2\n",
+		"VI_2      52    eth9       -     v3 ipv6  FAULT   0/0     -          -               -                                  0     0     0\n",
 		"VI_2 is in FAULT: setup: link \"eth9\": link not found\n",
+		"VI_4 receives on its raw socket only: auth AH\n",
 		"vrrp_instance VI_3 (k.conf:30) refused:\n  k.conf:31: bad\n",
 	} {
 		if !strings.Contains(out, want) {

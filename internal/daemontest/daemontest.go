@@ -120,8 +120,9 @@ type Node struct {
 
 // Start writes cfg and runs "lbd run" in h with its own run directory
 // (unless flags set --run-dir), metrics on DefaultMetricsAddr (unless
-// flags set --metrics-addr) and debug logs, then waits until its control socket answers. flags are
-// added to the command line. The node is stopped at cleanup.
+// flags set --metrics-addr), the host's bpffs (h.BPFFS(), unless flags set
+// --bpffs) and debug logs, then waits until its control socket answers.
+// flags are added to the command line. The node is stopped at cleanup.
 func Start(t testing.TB, h *netns.Host, cfg string, flags ...string) *Node {
 	t.Helper()
 	bin := Binary(t)
@@ -145,6 +146,13 @@ func Start(t testing.TB, h *netns.Host, cfg string, flags ...string) *Node {
 		n.MetricsAddr = flags[i+1]
 	} else {
 		args = append(args, "--metrics-addr", n.MetricsAddr)
+	}
+	if indexOf(flags, "--bpffs") < 0 {
+		// The host's own bpffs, mounted by the test: it outlives each lbd
+		// (a restarted one adopts what a killed one pinned), unlike a
+		// bpffs lbd would mount under `ip netns exec`. Pass --bpffs ""
+		// to test lbd's default.
+		args = append(args, "--bpffs", h.BPFFS())
 	}
 	args = append(args, flags...)
 	n.Proc = h.Start(bin, args...)

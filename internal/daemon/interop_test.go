@@ -14,8 +14,9 @@ import (
 	"github.com/lbdproject/lbd/internal/testutil"
 )
 
-// Interoperation with a real peer: Debian's keepalived on k1, lbd on k2,
-// one configuration text for both (only the priority differs). For each
+// Interoperation with a real peer: Debian's keepalived on k1, lbd on k2
+// (on each datapath: XDP and raw sockets), one configuration text for both
+// (only the priority differs). For each
 // protocol variant and each priority order: the right side becomes
 // master and the other follows it (both say so, and the client finds the
 // VIP on the master's MAC); the master stops (SIGTERM: priority 0) and
@@ -159,13 +160,13 @@ func TestKeepalivedInteropMatrix(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				runInterop(t, v, lbdHigh)
+				eachDatapath(t, func(t *testing.T, dp string) { runInterop(t, v, lbdHigh, dp) })
 			})
 		}
 	}
 }
 
-func runInterop(t *testing.T, v interopVariant, lbdHigh bool) {
+func runInterop(t *testing.T, v interopVariant, lbdHigh bool, dp string) {
 	l := newLAN(t)
 	if v.track {
 		// Root-owned, not writable by others: both daemons' script
@@ -215,12 +216,13 @@ func runInterop(t *testing.T, v interopVariant, lbdHigh bool) {
 	lbdConf := v.conf(lbdPrio, lbdAddr, kaAddr)
 	var n *daemontest.Node
 	if lbdHigh {
-		n = daemontest.Start(t, l.k2, lbdConf)
+		n = daemontest.Start(t, l.k2, lbdConf, "--datapath", dp)
 		ka.start()
 	} else {
 		ka.start()
-		n = daemontest.Start(t, l.k2, lbdConf)
+		n = daemontest.Start(t, l.k2, lbdConf, "--datapath", dp)
 	}
+	onPath(t, n, "VI_X", dp)
 	// The sync group's second instance follows VI_X on both sides.
 	syncY := func(lbdState, kaState string, kaTimes int) {
 		t.Helper()
@@ -313,7 +315,7 @@ func runInterop(t *testing.T, v interopVariant, lbdHigh bool) {
 		if v.track {
 			setCheck(lbdAddr, true)
 		} else {
-			n = daemontest.Start(t, l.k2, lbdConf)
+			n = daemontest.Start(t, l.k2, lbdConf, "--datapath", dp)
 		}
 		waitState(t, n, "VI_X", "MASTER", 20*time.Second)
 		if got := lastReason(t, n, "VI_X"); !reasonIs(got, "preempted") {

@@ -580,6 +580,7 @@ func (dp *datapath) instanceTier(name string) (string, string) {
 func (o *offload) SetRx(x vrrp.OffloadRx) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	entering := x.State == vrrp.StateBackup && (!o.haveRx || o.rx.State != vrrp.StateBackup)
 	o.rx, o.haveRx = x, true
 	rc := &x.Rx
 	unicast := len(rc.UnicastPeers) > 0
@@ -628,6 +629,15 @@ func (o *offload) SetRx(x vrrp.OffloadRx) {
 		o.dp.l.DeleteVRID(o.key)
 		o.note = err.Error()
 		o.dp.log.Warn("datapath: vrrp_instance now on raw sockets", "instance", o.name, "reason", o.note)
+		return
+	}
+	if entering {
+		// It ignored adverts until now (INIT, FAULT) or led (MASTER):
+		// the sender the program recorded meanwhile must be an event
+		// again, or the instance would not hear it and take over.
+		if err := o.dp.l.ForgetMaster(o.key); err != nil {
+			o.dp.log.Warn("datapath: forget recorded master", "instance", o.name, "error", err.Error())
+		}
 	}
 }
 

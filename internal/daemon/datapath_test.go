@@ -785,3 +785,52 @@ func TestDatapathReload(t *testing.T) {
 		t.Errorf("VI_1 after the reloads: %+v", s)
 	}
 }
+
+// TestDatapathBackupLeavesFault: a BACKUP that went to FAULT (its link
+// down) and back follows the master again, on both paths: with the
+// program, the master's adverts it absorbed meanwhile must not leave the
+// instance deaf (it forgets the recorded master when the instance enters
+// BACKUP, so that the next advert is an event).
+func TestDatapathBackupLeavesFault(t *testing.T) {
+	eachDatapath(t, func(t *testing.T, dp string) {
+		l := newLAN(t)
+		conf := func(prio int) string { return reloadInst("VI_1", 51, prio, "0.1", "192.0.2.151/24") }
+		n1 := daemontest.Start(t, l.k1, conf(150), "--datapath", dp)
+		n2 := daemontest.Start(t, l.k2, conf(100), "--datapath", dp)
+		if err := n1.WaitState("VI_1", "MASTER", 20*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := n2.WaitState("VI_1", "BACKUP", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		l.k2.SetLink("eth0", false)
+		if err := n2.WaitState("VI_1", "FAULT", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		l.k2.SetLink("eth0", true)
+		if err := n2.WaitState("VI_1", "BACKUP", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		before, err := n2.Instance("VI_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 30 adverts at 0.1s: ten master-down intervals.
+		netns.Eventually(t, 20*time.Second, "k2 following k1 again for 30 adverts", func() error {
+			s, err := n2.Instance("VI_1")
+			if err != nil {
+				return err
+			}
+			if s.State != "BACKUP" {
+				return netns.Permanent(fmt.Errorf("k2 %s (%s) after leaving FAULT", s.State, s.LastReason))
+			}
+			if s.Counters.AdvertsReceived < before.Counters.AdvertsReceived+30 {
+				return fmt.Errorf("%d received since", s.Counters.AdvertsReceived-before.Counters.AdvertsReceived)
+			}
+			return nil
+		})
+		if v := transitionsTo(t, n2, "VI_1", "MASTER"); v != 0 {
+			t.Errorf("k2 went MASTER %v times", v)
+		}
+	})
+}

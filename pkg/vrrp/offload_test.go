@@ -99,8 +99,11 @@ func TestRuntimeOffload(t *testing.T) {
 		b.stop(t)
 
 		offB.mu.Lock()
-		if len(offB.rx) == 0 || offB.rx[0].Rx.VRID != 7 || offB.rx[0].Rx.LocalAddr != addrB || offB.rx[0].EveryAdvert {
-			t.Errorf("b's offload first told %+v, want the receive rules of VRID 7 from %v", offB.rx, addrB)
+		if len(offB.rx) == 0 || offB.rx[0].Rx.VRID != 7 || offB.rx[0].Rx.LocalAddr != addrB || offB.rx[0].EveryAdvert || offB.rx[0].State != StateInit {
+			t.Errorf("b's offload first told %+v, want the receive rules of VRID 7 from %v, in INIT", offB.rx, addrB)
+		}
+		if n := len(offB.rx); n < 3 || offB.rx[1].State != StateBackup || offB.rx[n-1].State != StateStop {
+			t.Errorf("b's offload told %+v, want INIT, BACKUP, ..., STOP", offB.rx)
 		}
 		offB.mu.Unlock()
 		if got := offA.calls(); !slices.Equal(got, []bool{true}) {

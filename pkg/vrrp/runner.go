@@ -526,7 +526,8 @@ func (r *runner) publish() {
 	if r.spec.Offload != nil {
 		every := r.in.NeedsEveryAdvert()
 		skip := r.in.cfg.SkipCheckAdvAddr || r.vipGrace
-		if r.viewDirty || every != r.offRx.EveryAdvert || skip != r.offRx.SkipAddrCheck || r.in.rx.LocalAddr != r.offRx.Rx.LocalAddr {
+		if r.viewDirty || every != r.offRx.EveryAdvert || skip != r.offRx.SkipAddrCheck || st.State != r.offRx.State ||
+			r.in.rx.LocalAddr != r.offRx.Rx.LocalAddr {
 			r.tellOffload(every, skip)
 		}
 	}
@@ -548,7 +549,7 @@ func (r *runner) publish() {
 func (r *runner) tellOffload(every, skip bool) {
 	rx := r.in.RxConfig()
 	rx.SkipAddrCheckFrom = netip.Addr{}
-	r.offRx = OffloadRx{Rx: rx, EveryAdvert: every, SkipAddrCheck: skip}
+	r.offRx = OffloadRx{Rx: rx, EveryAdvert: every, SkipAddrCheck: skip, State: r.in.State()}
 	r.spec.Offload.SetRx(r.offRx)
 }
 

@@ -94,6 +94,11 @@ type OffloadRx struct {
 	// skip the address-list and sender checks (skip_check_adv_addr, or a
 	// reload that changed this BACKUP's VIPs, until its next transition).
 	SkipAddrCheck bool
+	// State is the instance's. An instance entering BACKUP (from INIT,
+	// FAULT or MASTER) knows no master to follow yet: the offload must
+	// hand it the next advert even if its sender is the one it recorded
+	// while the instance ignored adverts.
+	State State
 }
 
 // OffloadStats are an Offload's counters for one instance, since it was

@@ -228,6 +228,13 @@ vrrp_instance VI_4 {
 		"master VI_1", "notify INSTANCE VI_1 MASTER 150",
 	})
 	sendAdvert(t, client, 91, 50, 300*time.Millisecond, "192.0.2.100")
+	// Handled before the fault below (on the XDP path the advert comes
+	// as an event, a few goroutine hops later than from a socket).
+	waitLines(t, "VI_1's scripts after the lower-priority advert", func() []string { return recorded(t, logf, "VI_1") }, []string{
+		"backup VI_1", "notify INSTANCE VI_1 BACKUP 150",
+		"master VI_1", "notify INSTANCE VI_1 MASTER 150",
+		"lowerpri VI_1",
+	})
 	k1.SetLink("eth1", false)
 	if err := n.WaitState("VI_1", "FAULT", 10*time.Second); err != nil {
 		t.Fatal(err)

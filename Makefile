@@ -39,7 +39,7 @@ unit:
 
 bench: deps build
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
-	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b" || true; done
+	@for b in bench/*.sh; do echo "== $$b"; "$$b" || exit 1; done
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_bpfe[lb]\.go$$')); \

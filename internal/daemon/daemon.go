@@ -264,7 +264,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	// Scripts never inherit vrrp_rt_priority's SCHED_RR.
 	runner := script.NewRunner(script.Options{Logger: log, ForkHook: realtime.NormalChildren})
 	d.events = newDispatcher(log, runner, nm)
-	d.rt = vrrp.NewRuntime(vrrp.RuntimeOptions{Logger: log, Metrics: m, OnEvent: d.events.onEvent})
+	d.rt = vrrp.NewRuntime(vrrp.RuntimeOptions{Logger: log, Metrics: m, OnEvent: d.events.onEvent, PreciseTimers: true})
 	d.track = newTracking(log, tm, d.rt, runner)
 	d.static = newStatics(d)
 	d.socks = &sockets{ctx: context.Background(), host: d.host, open: map[sockKey]*socket{}, taken: map[portKey]bool{}}

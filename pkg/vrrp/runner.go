@@ -61,7 +61,7 @@ type runner struct {
 	held     bool                      // HoldInit: Start not called yet (owned by the goroutine)
 
 	// Owned by the goroutine.
-	timer     *time.Timer
+	timer     waker
 	armed     time.Time
 	buf       []byte
 	dsts      []netip.Addr
@@ -142,9 +142,8 @@ func (r *runner) run() {
 	defer close(r.done)
 	defer r.recoverPanic()
 
-	r.timer = time.NewTimer(time.Hour)
-	r.timer.Stop()
-	defer r.timer.Stop()
+	r.timer = newWaker(r.rt.opts.PreciseTimers)
+	defer r.timer.Close()
 
 	defer func() {
 		if r.retry != nil {
@@ -163,16 +162,17 @@ func (r *runner) run() {
 	for !r.stopping {
 		var acts []Action
 		select {
-		case <-r.timer.C:
+		case <-r.timer.C():
 			now = time.Now()
-			if left := r.armed.Sub(now); left > 0 {
-				// The early wake of a long wait (see earlyWake).
-				r.timer.Reset(left)
+			if r.armed.IsZero() {
+				continue // a stale wake of a stopped timer
+			}
+			if r.armed.After(now) {
+				// Early (see earlyWake) or stale: wait out the rest.
+				r.timer.Arm(r.armed)
 				continue
 			}
-			if !r.armed.IsZero() {
-				r.rt.m.ObserveLateness(now.Sub(r.armed))
-			}
+			r.rt.m.ObserveLateness(now.Sub(r.armed))
 			r.armed = time.Time{}
 			// Adverts that arrived before the timer fired count first:
 			// after a stall (a starved CPU) both are ready at once, and
@@ -336,6 +336,7 @@ func (r *runner) faultList() []string {
 func (r *runner) do(now time.Time, acts []Action) {
 	var vipErr error
 	garps := 0
+	var changes []Action // told after the announcements are queued
 	for _, a := range acts {
 		switch a.Kind {
 		case ActionSendAdvert:
@@ -352,7 +353,8 @@ func (r *runner) do(now time.Time, acts []Action) {
 			// mastership it starts.
 			garps += a.Repeat
 		case ActionStateChange:
-			r.stateChange(a)
+			r.enterState(a)
+			changes = append(changes, a)
 		case ActionMasterRxLowerPriority:
 			r.log.Debug("advert of lower priority received as master", "peer", a.Peer)
 			r.rt.emit(Event{Kind: EventMasterRxLowerPriority, Instance: r.name, Group: r.groupName(),
@@ -363,6 +365,12 @@ func (r *runner) do(now time.Time, acts []Action) {
 	}
 	if vipErr == nil && garps > 0 && r.in.State() == StateMaster {
 		r.announce(garps)
+	}
+	// The log line and the event (routes, notify scripts, FIFO, mail)
+	// come after the gratuitous ARPs are on their way, as in keepalived's
+	// vrrp_state_become_master: the network learns first.
+	for _, a := range changes {
+		r.tellStateChange(a)
 	}
 	if vipErr != nil && r.in.State() == StateMaster {
 		r.log.Error("vip could not be added: entering FAULT", "error", vipErr, "retry_in", r.rt.opts.FaultRetry)
@@ -460,7 +468,9 @@ func (r *runner) announce(repeat int) {
 	}
 }
 
-func (r *runner) stateChange(a Action) {
+// enterState is the runner's own bookkeeping of a transition: the epoch
+// that announcements queued from now on belong to, and the metrics.
+func (r *runner) enterState(a Action) {
 	r.epoch.Add(1)
 	if r.vipGrace {
 		r.vipGrace = false
@@ -469,6 +479,11 @@ func (r *runner) stateChange(a Action) {
 	r.master.Store(a.To == StateMaster)
 	r.im.state.Set(float64(a.To.Metric()))
 	r.im.transition(a.To, a.Cause)
+}
+
+// tellStateChange logs a transition and hands it to the runtime's
+// OnEvent.
+func (r *runner) tellStateChange(a Action) {
 	attrs := []any{"from", a.From.String(), "to", a.To.String(), "reason", a.Cause.String()}
 	if a.Detail != "" {
 		attrs = append(attrs, "detail", a.Detail)
@@ -569,24 +584,8 @@ func (r *runner) rearm() {
 		}
 	case d != r.armed:
 		r.armed = d
-		left := time.Until(d)
-		r.timer.Reset(left - earlyWake(left))
+		r.timer.Arm(d)
 	}
-}
-
-// earlyWake is how long before a far deadline the timer first fires; the
-// loop then waits out the rest. Linux lets a normal task's epoll wait,
-// where Go's timers sleep, end up to 0.1% of its timeout late
-// (select_estimate_accuracy): 3.3 ms on a 3.3 s master-down timer, while
-// keepalived's timerfd is not stretched. Waking 0.2% early and waiting
-// the last stretch separately keeps the error to microseconds, for one
-// extra wake-up per long wait. Short waits (advert_int 0.01) are late by
-// tens of microseconds at most and are waited in one go.
-func earlyWake(left time.Duration) time.Duration {
-	if left < 100*time.Millisecond {
-		return 0
-	}
-	return left/500 + 100*time.Microsecond
 }
 
 func (r *runner) status() InstanceStatus {

@@ -180,6 +180,10 @@ type RuntimeOptions struct {
 	// RemoveInstance) or Force/SetFault/SetPriority/Release of the
 	// instance it is called for.
 	OnEvent func(Event)
+	// PreciseTimers runs the instances' timers on timerfds (waker.go):
+	// Go's own timers are up to a millisecond late, more on long waits.
+	// Off under testing/synctest, whose virtual time they do not follow.
+	PreciseTimers bool
 }
 
 // Runtime runs VRRP instances: one goroutine owns each Instance, one reader

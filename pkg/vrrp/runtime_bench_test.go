@@ -137,8 +137,8 @@ func BenchmarkMasterAdvertStep(b *testing.B) {
 	}
 	p := rt.portLocked(portKey{"eth0", FamilyIPv4})
 	r := newRunner(rt, in, InstanceSpec{Conn: conn, Group: MulticastGroupIPv4, Interface: "eth0"}, p)
-	r.timer = time.NewTimer(time.Hour)
-	defer r.timer.Stop()
+	r.timer = newWaker(true)
+	defer r.timer.Close()
 	now := time.Now()
 	r.do(now, in.Start(now))
 	r.publish()

@@ -363,6 +363,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 			err = errors.Join(err, rerr)
 		}
 	}
+	d.state.flush()
 	if d.state.empty() {
 		os.Remove(d.state.path)
 	}

@@ -79,6 +79,12 @@ type vipState struct {
 
 	mu      sync.Mutex
 	entries map[string]stateEntry
+	// The file is written off the instances' loops (a transition to
+	// MASTER adds its VIPs and sends its gratuitous ARPs without waiting
+	// for the file system): writing is set while a writer goroutine runs,
+	// dirty asks it for one more pass, so bursts of changes coalesce.
+	writing, dirty bool
+	writers        sync.WaitGroup
 }
 
 type stateEntry struct {
@@ -106,14 +112,14 @@ func (s *vipState) add(dev string, a netutil.Address) {
 	defer s.mu.Unlock()
 	e := entryOf(dev, a)
 	s.entries[e.key()] = e
-	s.writeLocked()
+	s.changedLocked()
 }
 
 func (s *vipState) remove(dev string, a netutil.Address) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.entries, entryOf(dev, a).key())
-	s.writeLocked()
+	s.changedLocked()
 }
 
 func (s *vipState) empty() bool {
@@ -122,11 +128,35 @@ func (s *vipState) empty() bool {
 	return len(s.entries) == 0
 }
 
-func (s *vipState) writeLocked() {
-	list := make([]stateEntry, 0, len(s.entries))
-	for _, e := range s.entries {
-		list = append(list, e)
+// changedLocked has the file rewritten soon, by the writer goroutine.
+func (s *vipState) changedLocked() {
+	s.dirty = true
+	if s.writing {
+		return
 	}
+	s.writing = true
+	s.writers.Add(1)
+	go s.writeLoop()
+}
+
+func (s *vipState) writeLoop() {
+	defer s.writers.Done()
+	s.mu.Lock()
+	for s.dirty {
+		s.dirty = false
+		list := make([]stateEntry, 0, len(s.entries))
+		for _, e := range s.entries {
+			list = append(list, e)
+		}
+		s.mu.Unlock()
+		s.write(list)
+		s.mu.Lock()
+	}
+	s.writing = false
+	s.mu.Unlock()
+}
+
+func (s *vipState) write(list []stateEntry) {
 	sort.Slice(list, func(i, j int) bool { return list[i].key() < list[j].key() })
 	b, _ := json.MarshalIndent(list, "", "  ")
 	tmp := s.path + ".tmp"
@@ -138,6 +168,9 @@ func (s *vipState) writeLocked() {
 		s.log.Error("record owned vips", "file", s.path, "error", err)
 	}
 }
+
+// flush waits until every change is in the file.
+func (s *vipState) flush() { s.writers.Wait() }
 
 // cleanupLeftovers removes the VIPs a previous lbd recorded adding and
 // did not remove (it was killed), then forgets them.
@@ -180,6 +213,6 @@ func (s *vipState) cleanupLeftovers(host *netutil.Host, mgr *netutil.VIPManager)
 		}
 	}
 	s.mu.Lock()
-	s.writeLocked()
+	s.changedLocked()
 	s.mu.Unlock()
 }

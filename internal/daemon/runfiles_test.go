@@ -136,6 +136,7 @@ func TestVIPStateFile(t *testing.T) {
 	s.add("eth0", a)
 	s.add("eth0", b)
 	s.remove("eth0", a)
+	s.flush()
 	got, _ := os.ReadFile(filepath.Join(dir, VIPsName))
 	want := `[
   {

@@ -61,7 +61,7 @@ type runner struct {
 	held     bool                      // HoldInit: Start not called yet (owned by the goroutine)
 
 	// Owned by the goroutine.
-	timer     waker
+	timer     *waker
 	armed     time.Time
 	buf       []byte
 	dsts      []netip.Addr
@@ -162,25 +162,16 @@ func (r *runner) run() {
 	for !r.stopping {
 		var acts []Action
 		select {
-		case <-r.timer.C():
-			now = time.Now()
-			if r.armed.IsZero() {
-				continue // a stale wake of a stopped timer
-			}
-			if r.armed.After(now) {
-				// Early (see earlyWake) or stale: wait out the rest.
-				r.timer.Arm(r.armed)
+		case <-r.timer.short:
+			var due bool
+			if now, acts, due = r.timerFired(); !due {
 				continue
 			}
-			r.rt.m.ObserveLateness(now.Sub(r.armed))
-			r.armed = time.Time{}
-			// Adverts that arrived before the timer fired count first:
-			// after a stall (a starved CPU) both are ready at once, and
-			// a BACKUP must not take over from a master whose advert
-			// is already queued.
-			r.drainInbox()
-			now = time.Now()
-			acts = r.in.Tick(now)
+		case <-r.timer.long:
+			var due bool
+			if now, acts, due = r.timerFired(); !due {
+				continue
+			}
 		case ev := <-r.inbox:
 			now = time.Now()
 			acts = r.handleAdvert(now, &ev)
@@ -191,6 +182,29 @@ func (r *runner) run() {
 		r.do(now, acts)
 		r.publish()
 	}
+}
+
+// timerFired handles a wake of the instance's timer; due is false when it
+// was early or stale.
+func (r *runner) timerFired() (now time.Time, acts []Action, due bool) {
+	now = time.Now()
+	if r.armed.IsZero() {
+		return now, nil, false // a stale wake of a stopped timer
+	}
+	if r.armed.After(now) {
+		// Early (see earlyWake) or stale: wait out the rest.
+		r.timer.Arm(r.armed)
+		return now, nil, false
+	}
+	r.rt.m.ObserveLateness(now.Sub(r.armed))
+	r.armed = time.Time{}
+	// Adverts that arrived before the timer fired count first:
+	// after a stall (a starved CPU) both are ready at once, and
+	// a BACKUP must not take over from a master whose advert
+	// is already queued.
+	r.drainInbox()
+	now = time.Now()
+	return now, r.in.Tick(now), true
 }
 
 // drainInbox handles every advert already queued, each as its own step.

@@ -180,8 +180,9 @@ type RuntimeOptions struct {
 	// RemoveInstance) or Force/SetFault/SetPriority/Release of the
 	// instance it is called for.
 	OnEvent func(Event)
-	// PreciseTimers runs the instances' timers on timerfds (waker.go):
-	// Go's own timers are up to a millisecond late, more on long waits.
+	// PreciseTimers runs the instances' long waits (100 ms and more) on
+	// timerfds (waker.go): Go's own timers are up to a millisecond late
+	// there, and 0.1% of the wait more from Linux's slack.
 	// Off under testing/synctest, whose virtual time they do not follow.
 	PreciseTimers bool
 }

@@ -28,15 +28,9 @@ var versionCommand = command{
 func runVersion(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lbd version", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "lbd version: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	fs.Usage = func() { fmt.Fprintln(stderr, "usage: lbd version") }
+	if exit, ok := parseFlags(fs, args); !ok {
+		return exit
 	}
 	v, c := buildVersion()
 	fmt.Fprintf(stdout, "lbd %s\ncommit %s\n%s %s/%s\n", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)

@@ -5,11 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"os/user"
-	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,90 +63,6 @@ func TestCompose(t *testing.T) {
 	}
 }
 
-// eximServer is Debian's exim running in a lab host: it accepts any mail
-// and keeps it in its spool (queue_only), where the test reads it.
-type eximServer struct {
-	dir  string
-	addr string
-}
-
-func startExim(t *testing.T, h *netns.Host, ip string) *eximServer {
-	t.Helper()
-	bins := testutil.RequireCommand(t, "exim4")
-	eu, err := user.Lookup("Debian-exim")
-	if err != nil {
-		testutil.Skip(t, "needs the Debian-exim user (exim4-daemon-light): "+err.Error())
-	}
-	uid, _ := strconv.Atoi(eu.Uid)
-	gid, _ := strconv.Atoi(eu.Gid)
-	// Not under t.TempDir: exim's processes run as Debian-exim and must
-	// reach the spool.
-	dir, err := os.MkdirTemp("", "lbd-exim-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	for _, d := range []string{"spool", "log"} {
-		p := filepath.Join(dir, d)
-		if err := os.Mkdir(p, 0o750); err != nil {
-			t.Fatal(err)
-		}
-		os.Chown(p, uid, gid)
-	}
-	const port = 2525
-	cfg := filepath.Join(dir, "exim.conf")
-	conf := fmt.Sprintf(`primary_hostname = mx.lbd.test
-spool_directory = %[1]s/spool
-log_file_path = %[1]s/log/%%slog
-pid_file_path = %[1]s/exim.pid
-daemon_smtp_ports = %[2]d
-local_interfaces = <; %[3]s
-keep_environment =
-queue_only = true
-host_lookup =
-rfc1413_hosts =
-tls_advertise_hosts =
-acl_smtp_rcpt = acl_rcpt
-begin acl
-acl_rcpt:
-  accept
-begin routers
-begin transports
-`, dir, port, ip)
-	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	h.Start(bins[0], "-bdf", "-C", cfg)
-	return &eximServer{dir: dir, addr: net.JoinHostPort(ip, strconv.Itoa(port))}
-}
-
-// messages returns the -H (envelope and headers) and -D (body) files of
-// every message in the spool, by message id.
-func (e *eximServer) messages() map[string][2]string {
-	out := map[string][2]string{}
-	ents, _ := os.ReadDir(filepath.Join(e.dir, "spool", "input"))
-	for _, ent := range ents {
-		name := ent.Name()
-		if !strings.HasSuffix(name, "-H") {
-			continue
-		}
-		id := strings.TrimSuffix(name, "-H")
-		h, err1 := os.ReadFile(filepath.Join(e.dir, "spool", "input", id+"-H"))
-		d, err2 := os.ReadFile(filepath.Join(e.dir, "spool", "input", id+"-D"))
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		out[id] = [2]string{string(h), string(d)}
-	}
-	return out
-}
-
-func (e *eximServer) log() string {
-	b, _ := os.ReadFile(filepath.Join(e.dir, "log", "mainlog"))
-	return string(b)
-}
-
 // dialFrom dials from inside host h.
 func dialFrom(h *netns.Host) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -175,10 +87,10 @@ func TestMailerExim(t *testing.T) {
 	lab.Link(lb, "eth0", mx, "eth0")
 	lb.AddAddr("eth0", "192.0.2.1/24")
 	mx.AddAddr("eth0", "192.0.2.25/24")
-	ex := startExim(t, mx, "192.0.2.25")
+	ex := netns.StartExim(t, mx, "192.0.2.25", 2525)
 	dial := dialFrom(lb)
 	netns.Eventually(t, 30*time.Second, "exim listening", func() error {
-		c, err := dial(t.Context(), "tcp", ex.addr)
+		c, err := dial(t.Context(), "tcp", ex.Addr)
 		if err != nil {
 			return err
 		}
@@ -187,7 +99,7 @@ func TestMailerExim(t *testing.T) {
 
 	m := newMetrics(t)
 	ml, err := NewMailer(MailOptions{
-		Server:   ex.addr,
+		Server:   ex.Addr,
 		HeloName: "lb1.lbd.test",
 		From:     "lbd@lb1.lbd.test",
 		To:       []string{"ops@lbd.test", "noc@lbd.test"},
@@ -207,11 +119,11 @@ func TestMailerExim(t *testing.T) {
 	ml.Alert(Event{ScopeGroup, "VG_1", StateBackup, 0})
 	ml.Close(t.Context())
 	if sent, failed := counterValue(m.smtp.WithLabelValues("sent")), counterValue(m.smtp.WithLabelValues("failed")); sent != 2 || failed != 0 {
-		t.Fatalf("sent %v, failed %v; want 2, 0; exim log:\n%s", sent, failed, ex.log())
+		t.Fatalf("sent %v, failed %v; want 2, 0; exim log:\n%s", sent, failed, ex.Log())
 	}
 	var msgs [][2]string
 	netns.Eventually(t, 30*time.Second, "2 messages in exim's spool", func() error {
-		all := ex.messages()
+		all := ex.Messages()
 		if len(all) != 2 {
 			return fmt.Errorf("%d messages", len(all))
 		}

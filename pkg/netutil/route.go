@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -784,115 +783,17 @@ func (h *Host) DelRoute(r Route) (deleted bool, err error) {
 // identical one, or for RouteExclusive any route with the same
 // destination, TOS and metric) is foreign and never removed. Routes are
 // told apart by every attribute, so two routes to one destination with
-// different gateways are two routes. Safe for concurrent use.
-type RouteManager struct {
-	host *Host
-	log  *slog.Logger
-
-	mu      sync.Mutex
-	owned   map[string]Route
-	foreign map[string]bool
-}
+// different gateways are two routes. Safe for concurrent use; its methods
+// are ownership's.
+type RouteManager struct{ ownership[Route] }
 
 // NewRouteManager returns a manager acting through host (nil: the
 // calling thread's namespace, per call). log gets one line per foreign
 // route found; nil discards.
 func NewRouteManager(host *Host, log *slog.Logger) *RouteManager {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &RouteManager{host: host, log: log, owned: map[string]Route{}, foreign: map[string]bool{}}
-}
-
-// Add puts r in place unless it is there already.
-func (m *RouteManager) Add(r Route) (AddResult, error) {
-	if err := r.Validate(); err != nil {
-		return 0, fmt.Errorf("add route %v: %w", r, err)
-	}
-	k := string(r.encode())
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	err := m.host.AddRoute(r)
-	_, ours := m.owned[k]
-	switch {
-	case err == nil:
-		delete(m.foreign, k)
-		m.owned[k] = r
-		return AddResultAdded, nil
-	case !errors.Is(err, unix.EEXIST):
-		return 0, err
-	case ours:
-		return AddResultPresent, nil
-	}
-	if !m.foreign[k] {
-		m.foreign[k] = true
-		m.log.Info("route already there before lbd added it: not lbd's, left alone", "route", r.String())
-	}
-	return AddResultForeign, nil
-}
-
-// Remove deletes r if it is ours and reports whether it deleted one. A
-// foreign route is forgotten (a later Add looks again) but stays.
-func (m *RouteManager) Remove(r Route) (bool, error) {
-	if err := r.Validate(); err != nil {
-		return false, fmt.Errorf("remove route %v: %w", r, err)
-	}
-	k := string(r.encode())
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.foreign, k)
-	if _, ours := m.owned[k]; !ours {
-		return false, nil
-	}
-	deleted, err := m.host.DelRoute(r)
-	if err != nil {
-		return false, err
-	}
-	delete(m.owned, k)
-	return deleted, nil
-}
-
-// RemoveAll removes every route of ours (shutdown) and returns every
-// error met; what could not be removed stays ours.
-func (m *RouteManager) RemoveAll() error {
-	m.mu.Lock()
-	owned := make([]Route, 0, len(m.owned))
-	for _, r := range m.owned {
-		owned = append(owned, r)
-	}
-	m.mu.Unlock()
-	var errs []error
-	for _, r := range owned {
-		if _, err := m.Remove(r); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// Adopt makes r ours whether or not it is in place, so that Remove
-// deletes it: for routes the daemon knows it left behind.
-func (m *RouteManager) Adopt(r Route) error {
-	if err := r.Validate(); err != nil {
-		return fmt.Errorf("adopt route %v: %w", r, err)
-	}
-	k := string(r.encode())
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.foreign, k)
-	m.owned[k] = r
-	return nil
-}
-
-// Owns reports whether r is ours.
-func (m *RouteManager) Owns(r Route) bool {
-	if r.Validate() != nil {
-		return false
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.owned[string(r.encode())]
-	return ok
+	m := &RouteManager{}
+	m.init("route", host.AddRoute, host.DelRoute, log)
+	return m
 }
 
 // VRFTable returns the routing table of VRF device name, for a route's

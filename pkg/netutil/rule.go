@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -422,113 +421,14 @@ func (h *Host) DelRule(r Rule) (deleted bool, err error) {
 
 // RuleManager adds and removes rules and removes only its own: a rule
 // identical to one the kernel already had is foreign and never removed.
-// Safe for concurrent use.
-type RuleManager struct {
-	host *Host
-	log  *slog.Logger
-
-	mu      sync.Mutex
-	owned   map[string]Rule
-	foreign map[string]bool
-}
+// Safe for concurrent use; its methods are ownership's.
+type RuleManager struct{ ownership[Rule] }
 
 // NewRuleManager returns a manager acting through host (nil: the calling
 // thread's namespace, per call). log gets one line per foreign rule
 // found; nil discards.
 func NewRuleManager(host *Host, log *slog.Logger) *RuleManager {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &RuleManager{host: host, log: log, owned: map[string]Rule{}, foreign: map[string]bool{}}
-}
-
-// Add puts r in place unless it is there already.
-func (m *RuleManager) Add(r Rule) (AddResult, error) {
-	if err := r.Validate(); err != nil {
-		return 0, fmt.Errorf("add rule %v: %w", r, err)
-	}
-	k := string(r.encode())
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	err := m.host.AddRule(r)
-	_, ours := m.owned[k]
-	switch {
-	case err == nil:
-		delete(m.foreign, k)
-		m.owned[k] = r
-		return AddResultAdded, nil
-	case !errors.Is(err, unix.EEXIST):
-		return 0, err
-	case ours:
-		return AddResultPresent, nil
-	}
-	if !m.foreign[k] {
-		m.foreign[k] = true
-		m.log.Info("rule already there before lbd added it: not lbd's, left alone", "rule", r.String())
-	}
-	return AddResultForeign, nil
-}
-
-// Remove deletes r if it is ours and reports whether it deleted one. A
-// foreign rule is forgotten (a later Add looks again) but stays.
-func (m *RuleManager) Remove(r Rule) (bool, error) {
-	if err := r.Validate(); err != nil {
-		return false, fmt.Errorf("remove rule %v: %w", r, err)
-	}
-	k := string(r.encode())
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.foreign, k)
-	if _, ours := m.owned[k]; !ours {
-		return false, nil
-	}
-	deleted, err := m.host.DelRule(r)
-	if err != nil {
-		return false, err
-	}
-	delete(m.owned, k)
-	return deleted, nil
-}
-
-// RemoveAll removes every rule of ours (shutdown) and returns every error
-// met; what could not be removed stays ours.
-func (m *RuleManager) RemoveAll() error {
-	m.mu.Lock()
-	owned := make([]Rule, 0, len(m.owned))
-	for _, r := range m.owned {
-		owned = append(owned, r)
-	}
-	m.mu.Unlock()
-	var errs []error
-	for _, r := range owned {
-		if _, err := m.Remove(r); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// Adopt makes r ours whether or not it is in place, so that Remove
-// deletes it.
-func (m *RuleManager) Adopt(r Rule) error {
-	if err := r.Validate(); err != nil {
-		return fmt.Errorf("adopt rule %v: %w", r, err)
-	}
-	k := string(r.encode())
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.foreign, k)
-	m.owned[k] = r
-	return nil
-}
-
-// Owns reports whether r is ours.
-func (m *RuleManager) Owns(r Rule) bool {
-	if r.Validate() != nil {
-		return false
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.owned[string(r.encode())]
-	return ok
+	m := &RuleManager{}
+	m.init("rule", host.AddRule, host.DelRule, log)
+	return m
 }

@@ -68,6 +68,9 @@ type Status struct {
 	SyncGroups []SyncGroupStatus `json:"sync_groups,omitempty"`
 	// LastReload is the last reload's outcome, if any.
 	LastReload *ReloadResult `json:"last_reload,omitempty"`
+	// StartupDelayUntil is set while global_defs vrrp_startup_delay
+	// holds the instances in INIT: when it ends.
+	StartupDelayUntil *time.Time `json:"startup_delay_until,omitempty"`
 }
 
 // Datapath is the requested datapath and what each interface got.
@@ -113,6 +116,9 @@ type InstanceStatus struct {
 
 	State     string `json:"state"` // INIT, BACKUP, MASTER, FAULT, STOP
 	WantState string `json:"want_state"`
+	// InitReason says why an instance in INIT has not started:
+	// "vrrp_startup_delay, 1.5s left".
+	InitReason string `json:"init_reason,omitempty"`
 	// StateCode is the lbd_vrrp_state value (0 INIT, 1 BACKUP, 2 MASTER,
 	// 3 FAULT, 98 STOP).
 	StateCode          int    `json:"state_code"`

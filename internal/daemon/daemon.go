@@ -25,6 +25,28 @@
 // global_defs vrrp_rt_priority and vrrp_rlimit_rttime put every thread
 // under SCHED_RR before the instances start (pkg/realtime).
 //
+// global_defs vrrp_startup_delay keeps every instance in INIT (no adverts
+// sent, adverts ignored, no VIPs) from when the instances are set up
+// until the delay has passed; then they start as without it (BACKUP, the
+// full Master_Down_Interval; the address owner MASTER at once). Instances
+// that a reload adds during the delay wait for the same deadline; a
+// reload after it delays nothing, and a changed vrrp_startup_delay
+// applies at the next start, as keepalived applies it only at process
+// start (vrrp_daemon.c start_vrrp: "if (!reload)"). SIGTERM during the
+// delay stops at once: the held instances go from INIT to STOP.
+// keepalived differs in one respect: it puts the instances in BACKUP at
+// once and listens during the delay, pushing the first master-down
+// timeout to the end of the delay plus Master_Down_Interval
+// (vrrp_scheduler.c vrrp_init_instance_sands); lbd shows INIT (status:
+// init_reason) and runs notify_backup at the end of the delay. The
+// earliest time an instance can become MASTER is the same.
+//
+// global_defs log_unknown_vrids logs the adverts a socket receives for a
+// VRID none of its interface's instances has, rate-limited
+// (vrrp.RuntimeOptions.LogUnknownVRIDs); a reload turns it on or off. The
+// XDP/TC program passes such adverts to the kernel, so the raw sockets,
+// open on every tier, see them too.
+//
 // Datapath (datapath.go): per interface carrying VRRP, the VRRP program
 // at the --datapath tier (auto: XDP native, XDP generic, TC, else raw
 // sockets alone), pinned under --bpffs so that a restart adopts it.
@@ -264,7 +286,8 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	// Scripts never inherit vrrp_rt_priority's SCHED_RR.
 	runner := script.NewRunner(script.Options{Logger: log, ForkHook: realtime.NormalChildren})
 	d.events = newDispatcher(log, runner, nm)
-	d.rt = vrrp.NewRuntime(vrrp.RuntimeOptions{Logger: log, Metrics: m, OnEvent: d.events.onEvent, PreciseTimers: true})
+	d.rt = vrrp.NewRuntime(vrrp.RuntimeOptions{Logger: log, Metrics: m, OnEvent: d.events.onEvent, PreciseTimers: true,
+		LogUnknownVRIDs: tr.LogUnknownVRIDs})
 	d.track = newTracking(log, tm, d.rt, runner)
 	d.static = newStatics(d)
 	d.socks = &sockets{ctx: context.Background(), host: d.host, open: map[sockKey]*socket{}, taken: map[portKey]bool{}}
@@ -311,6 +334,12 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	tctx, stopTracking := context.WithCancel(context.Background())
 	d.trackCtx = tctx
 	d.track.mu.Lock()
+	if tr.StartupDelay > 0 {
+		// keepalived (vrrp_daemon.c start_vrrp, not on reload):
+		// "Delaying startup for N seconds".
+		d.track.holdStartupLocked(time.Now().Add(tr.StartupDelay))
+		log.Info("vrrp_startup_delay: the vrrp instances stay in INIT until it is over", "delay", tr.StartupDelay)
+	}
 	_, waits, terr := d.track.setTrackersLocked(tctx, wanted(&tr), false)
 	d.track.recomputeLocked()
 	d.track.mu.Unlock()
@@ -528,8 +557,15 @@ func (d *Daemon) status() *Status {
 		LastReload: d.lastReload,
 	}
 	d.mu.Unlock()
+	hold := d.track.startupHold()
+	if !hold.IsZero() {
+		s.StartupDelayUntil = &hold
+	}
 	for _, in := range d.rt.Status() {
 		is := instanceStatus(in)
+		if !hold.IsZero() && in.State == vrrp.StateInit {
+			is.InitReason = fmt.Sprintf("vrrp_startup_delay, %.1fs left", max(time.Until(hold), 0).Seconds())
+		}
 		is.Datapath, is.DatapathNote = d.dp.instanceTier(in.Name)
 		is.Trackers = d.track.instanceTrackers(in.Name)
 		s.Instances = append(s.Instances, is)

@@ -98,6 +98,11 @@ func WriteStatus(w io.Writer, s *Status, now time.Time) error {
 		fmt.Fprintf(&b, "\n%s tracks: %s", in.Name, strings.Join(ts, "; "))
 	}
 	for _, in := range s.Instances {
+		if in.InitReason != "" {
+			fmt.Fprintf(&b, "\n%s is in INIT: %s", in.Name, in.InitReason)
+		}
+	}
+	for _, in := range s.Instances {
 		if in.Fault && in.FaultDetail != "" {
 			fmt.Fprintf(&b, "\n%s is in FAULT: %s", in.Name, in.FaultDetail)
 		}

@@ -31,6 +31,10 @@ import (
 //     routes and reports DELETED (notify_deleted) or FAULT; an added one
 //     starts; a restarted one is removed then added.
 //
+// global_defs: log_unknown_vrids is applied at once; vrrp_startup_delay
+// only at lbd's start (a reload during the delay adds instances that wait
+// for its end; one after it delays nothing).
+//
 // Trackers are keyed by their definitions: an unchanged vrrp_script runs
 // on with its state and rhythm. Sync groups whose members did not change
 // keep their state. Every change is one Info log line and one line of the
@@ -228,6 +232,18 @@ func (d *Daemon) apply(tr *Translation) []string {
 
 	for _, c := range d.events.setGlobal(tr.Notify) {
 		note("%s", c)
+	}
+	if tr.LogUnknownVRIDs != old.LogUnknownVRIDs {
+		d.rt.SetLogUnknownVRIDs(tr.LogUnknownVRIDs)
+		state := "off"
+		if tr.LogUnknownVRIDs {
+			state = "on"
+		}
+		note("global_defs log_unknown_vrids %s", state)
+	}
+	if tr.StartupDelay != old.StartupDelay {
+		// keepalived sets its delayed start only at process start.
+		note("global_defs vrrp_startup_delay %v -> %v: applies when lbd next starts", old.StartupDelay, tr.StartupDelay)
 	}
 
 	// Removals first: their VRIDs and addresses may be reused.

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lbdproject/lbd/pkg/script"
 	"github.com/lbdproject/lbd/pkg/track"
@@ -26,7 +27,8 @@ import (
 // Instances are added to the runtime held in INIT; the first
 // recomputation applies their priority and faults and then releases
 // them, unless an unweighted vrrp_script has not reported yet
-// (keepalived's num_script_init).
+// (keepalived's num_script_init) or global_defs vrrp_startup_delay runs
+// (holdStartupLocked).
 type tracking struct {
 	log    *slog.Logger
 	m      *track.Metrics
@@ -41,6 +43,9 @@ type tracking struct {
 	procs   *procTrackers
 	insts   map[string]*instTrack
 	scratch []track.Status
+	// startupUntil: global_defs vrrp_startup_delay runs until then, and
+	// no instance is released before (zero: no delay, or it is over).
+	startupUntil time.Time
 }
 
 type ifaceTrackers struct {
@@ -89,12 +94,39 @@ func (t *tracking) changed(track.Update) {
 	}
 }
 
-// run recomputes on every change until ctx is done.
+// holdStartupLocked keeps every instance, present and added later, in INIT
+// until until (vrrp_startup_delay); run releases them then. Call it
+// before the first recomputation and run.
+func (t *tracking) holdStartupLocked(until time.Time) { t.startupUntil = until }
+
+// startupHold returns when the startup delay ends, zero if it is not
+// running.
+func (t *tracking) startupHold() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.startupUntil
+}
+
+// run recomputes on every change until ctx is done, and once more when
+// the startup delay ends, to release the instances it held.
 func (t *tracking) run(ctx context.Context) {
+	var delayOver <-chan time.Time
+	if until := t.startupHold(); !until.IsZero() {
+		tm := time.NewTimer(time.Until(until))
+		defer tm.Stop()
+		delayOver = tm.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-delayOver:
+			delayOver = nil
+			t.mu.Lock()
+			t.startupUntil = time.Time{}
+			t.log.Info("vrrp_startup_delay over: starting the vrrp instances")
+			t.recomputeLocked()
+			t.mu.Unlock()
 		case <-t.kick:
 			t.mu.Lock()
 			t.recomputeLocked()
@@ -361,7 +393,7 @@ func (t *tracking) recomputeLocked() {
 		}
 		it.faults = faults
 		it.applied = true
-		if it.held && !eff.Init {
+		if it.held && !eff.Init && t.startupUntil.IsZero() {
 			it.held = false
 			t.rt.Release(name)
 		}

@@ -86,6 +86,12 @@ type Translation struct {
 	Notify GlobalNotify
 	// Static is static_ipaddress, static_routes and static_rules.
 	Static StaticPlan
+	// StartupDelay is global_defs vrrp_startup_delay: how long the
+	// instances stay in INIT after lbd starts (not after a reload).
+	StartupDelay time.Duration
+	// LogUnknownVRIDs is global_defs log_unknown_vrids
+	// (vrrp.RuntimeOptions.LogUnknownVRIDs).
+	LogUnknownVRIDs bool
 }
 
 // Translate turns a loaded configuration and its diagnostics into plans.
@@ -98,6 +104,8 @@ type Translation struct {
 func Translate(cfg *config.Config, diags config.Diagnostics) Translation {
 	var tr Translation
 	tr.GARP = newGARPPolicy(cfg)
+	tr.StartupDelay = cfg.Global.VRRPStartupDelay
+	tr.LogUnknownVRIDs = cfg.Global.LogUnknownVRIDs
 	for _, d := range diags.Warnings() {
 		tr.Warnings = append(tr.Warnings, d.String())
 	}

@@ -120,8 +120,6 @@ var Unimplemented = map[string]string{
 	"global_defs.random_seed":                               "random seed",
 	"global_defs.dynamic_interfaces":                        "dynamic interfaces",
 	"global_defs.disable_local_igmp":                        "IGMP settings",
-	"global_defs.log_unknown_vrids":                         "logging of unknown VRIDs (lbd counts them)",
-	"global_defs.vrrp_startup_delay":                        "VRRP startup delay",
 	"global_defs.vrrp_garp_extra_if":                        "gratuitous ARPs on extra interfaces",
 	"global_defs.vrrp_rx_bufs_policy":                       "socket buffer sizing",
 	"global_defs.vrrp_rx_bufs_multiplier":                   "socket buffer sizing",

@@ -177,7 +177,7 @@ var (
 		"vrrp_garp_interval", "vrrp_gna_interval", "vrrp_min_garp",
 		"vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert", "vrrp_down_timer_adverts",
 		"vrrp_check_unicast_src", "vrrp_skip_check_adv_addr",
-		"vrrp_rt_priority", "vrrp_rlimit_rttime",
+		"vrrp_rt_priority", "vrrp_rlimit_rttime", "vrrp_startup_delay", "log_unknown_vrids",
 		"lbd_vrrp_allowed_senders", // lbd's own
 		"include_check",            // applied while reading the files
 		"notification_email", "notification_email_from", "smtp_server", "smtp_helo_name",

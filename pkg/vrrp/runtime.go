@@ -185,6 +185,18 @@ type RuntimeOptions struct {
 	// there, and 0.1% of the wait more from Linux's slack.
 	// Off under testing/synctest, whose virtual time they do not follow.
 	PreciseTimers bool
+	// LogUnknownVRIDs logs the adverts that arrive on a port (interface
+	// and family) for a VRID none of its instances has: global_defs
+	// log_unknown_vrids (SetLogUnknownVRIDs changes it). They are counted
+	// either way (lbd_vrrp_packets_dropped_total, reason vrid_unknown).
+	// Where keepalived logs each one, the first of a VRID on a port is
+	// logged at once and then at most one line per
+	// UnknownVRIDLogInterval (default DefaultUnknownVRIDLogInterval),
+	// with the number not logged in between (unknown.go). Only the
+	// adverts that reach a socket are seen: the XDP/TC program passes
+	// unknown VRIDs to the kernel, so they do on every tier.
+	LogUnknownVRIDs        bool
+	UnknownVRIDLogInterval time.Duration
 }
 
 // Runtime runs VRRP instances: one goroutine owns each Instance, one reader
@@ -219,6 +231,8 @@ type Runtime struct {
 	memberOf map[string]*syncGroup // by member instance name
 	started  bool
 	stopped  bool
+
+	logUnknown atomic.Bool // RuntimeOptions.LogUnknownVRIDs, as last set
 }
 
 type portKey struct {
@@ -228,9 +242,10 @@ type portKey struct {
 
 // port is one interface and family: the instances that receive there.
 type port struct {
-	key   portKey
-	drops *dropCounters
-	table atomic.Pointer[demux]
+	key     portKey
+	drops   *dropCounters
+	table   atomic.Pointer[demux]
+	unknown unknownLog // log_unknown_vrids' rate limit
 }
 
 // demux is a port's immutable lookup table, replaced when instances are
@@ -263,6 +278,9 @@ func NewRuntime(opts RuntimeOptions) *Runtime {
 	if opts.ReadBuffer <= 0 {
 		opts.ReadBuffer = 9216
 	}
+	if opts.UnknownVRIDLogInterval <= 0 {
+		opts.UnknownVRIDLogInterval = DefaultUnknownVRIDLogInterval
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{
 		log:      opts.Logger,
@@ -276,9 +294,15 @@ func NewRuntime(opts RuntimeOptions) *Runtime {
 		groups:   map[string]*syncGroup{},
 		memberOf: map[string]*syncGroup{},
 	}
+	rt.logUnknown.Store(opts.LogUnknownVRIDs)
 	opts.Metrics.rt.Store(rt)
 	return rt
 }
+
+// SetLogUnknownVRIDs turns the logging of adverts for unknown VRIDs on or
+// off (RuntimeOptions.LogUnknownVRIDs), from any goroutine: a reload that
+// changed global_defs log_unknown_vrids.
+func (rt *Runtime) SetLogUnknownVRIDs(on bool) { rt.logUnknown.Store(on) }
 
 // AddInstance registers an instance; it starts with Start (or at once when
 // the runtime runs already). The config is normalized and validated as

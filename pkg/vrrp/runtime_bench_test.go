@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/netip"
 	"runtime"
@@ -121,6 +122,21 @@ func BenchmarkReaderHandle(b *testing.B) {
 		for b.Loop() {
 			if rd.handle(bad) != ReasonChecksum {
 				b.Fatal("accepted")
+			}
+		}
+	})
+	// An unknown VRID with log_unknown_vrids on: the flood case, all but
+	// the first line rate-limited away.
+	unknown := pkt
+	unknown.Payload = append([]byte(nil), pkt.Payload...)
+	unknown.Payload[1] = 99
+	rd.log = slog.New(slog.DiscardHandler)
+	rt.SetLogUnknownVRIDs(true)
+	b.Run("unknown_vrid_logged", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if rd.handle(unknown) != ReasonVRIDUnknown {
+				b.Fatal("not unknown")
 			}
 		}
 	})

@@ -89,6 +89,9 @@ func (rd *reader) handle(p Packet) Reason {
 	}
 	if r == nil {
 		rd.port.drops[ReasonVRIDUnknown].Add(1)
+		if rd.rt.logUnknown.Load() {
+			rd.logUnknown(vrid, &p)
+		}
 		return ReasonVRIDUnknown
 	}
 	v := r.view.Load()
@@ -107,4 +110,16 @@ func (rd *reader) handle(p Packet) Reason {
 	}
 	r.deliver(rxEvent{src: p.Src, adv: scalarAdvert(&rd.adv)})
 	return ReasonNone
+}
+
+// logUnknown is log_unknown_vrids: an advert for a VRID no instance of the
+// port has, logged as rate-limited by unknownLog.
+func (rd *reader) logUnknown(vrid uint8, p *Packet) {
+	every := rd.rt.opts.UnknownVRIDLogInterval
+	ok, unlogged := rd.port.unknown.note(time.Now(), vrid, every)
+	if !ok {
+		return
+	}
+	rd.log.Info("vrrp advert for a VRID no instance has on this interface: ignored",
+		"vrid", int(vrid), "src", p.Src, "dst", p.Dst, "not_logged", unlogged, "log_interval", every)
 }

@@ -132,7 +132,7 @@ static __always_inline void record(const struct pkt *p, const struct vrrp_key *k
 {
 	struct vrrp_if_stats *ifs;
 	struct vrrp_event *ev;
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = bpf_ktime_get_ns();
 	__u8 kind = 0, prev = cur->priority;
 
 	if (!cur->family || !same_addr((const __u32 *)cur->addr, p->saddr)) {

@@ -186,8 +186,10 @@ struct vrrp_cfg {
  * written by the program. family 0: none seen since the slot was assigned.
  * A change is written under the lock (userspace reads with BPF_F_LOCK, so
  * it never sees half a change); the steady state only stores last_seen_ns.
- * Times are bpf_ktime_get_coarse_ns (CLOCK_MONOTONIC_COARSE: one tick of
- * resolution, 14 ns cheaper per packet than bpf_ktime_get_ns here). */
+ * Times are bpf_ktime_get_ns (CLOCK_MONOTONIC). Not the coarse clock: it
+ * is cheaper per packet, but its one tick of resolution (4 ms at HZ=250)
+ * moved the master-down deadline by up to a tick either way, more than a
+ * tenth of the 36 ms interval at advert_int 0.01. */
 struct vrrp_master {
 	struct bpf_spin_lock lock;
 	__u8 priority;      /* as advertised; 0 = the master resigned */
@@ -197,7 +199,7 @@ struct vrrp_master {
 	__u8 flags;         /* enum vrrp_master_flag */
 	__u8 _pad[3];
 	__u32 _pad2;
-	__u64 last_seen_ns; /* host: CLOCK_MONOTONIC_COARSE of the last accepted advert */
+	__u64 last_seen_ns; /* host: CLOCK_MONOTONIC of the last accepted advert */
 	__u64 changed_ns;   /* host: when sender, priority, interval or checksum form last changed */
 };
 
@@ -224,7 +226,7 @@ struct vrrp_event {
 	__u8 flags;         /* enum vrrp_master_flag of this advert */
 	__u8 _pad[2];
 	__u8 addr[16];      /* net: sender */
-	__u64 ts_ns;        /* host: CLOCK_MONOTONIC_COARSE */
+	__u64 ts_ns;        /* host: CLOCK_MONOTONIC */
 };
 
 /*

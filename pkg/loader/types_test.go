@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestAddrHashIsOrderFree(t *testing.T) {
@@ -80,5 +82,29 @@ func TestVRIDConfigValidation(t *testing.T) {
 		if errors.Is(err, ErrNotOffloadable) != c.offloadErr {
 			t.Errorf("%s: %v (ErrNotOffloadable: want %v)", c.name, err, c.offloadErr)
 		}
+	}
+}
+
+// monoToTime reads the program's clock (CLOCK_MONOTONIC) back as Go time:
+// a reading taken between two time.Now calls converts to about the same
+// moment. The slack only tells a wrong clock (CLOCK_REALTIME, BOOTTIME
+// after a suspend, a sign error) from the right one, not accuracy.
+func TestMonoToTime(t *testing.T) {
+	var ts unix.Timespec
+	before := time.Now()
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	const slack = 50 * time.Millisecond
+	got := monoToTime(time.Now(), uint64(ts.Nano()))
+	if got.Before(before.Add(-slack)) || got.After(after.Add(slack)) {
+		t.Errorf("monoToTime(CLOCK_MONOTONIC now) = %v, want between %v and %v", got, before, after)
+	}
+	if !monoToTime(time.Now(), 0).IsZero() {
+		t.Error("monoToTime(0) is not the zero time")
+	}
+	if now := time.Now(); !monoToTime(now, uint64(ts.Nano())+uint64(time.Hour)).Equal(now) {
+		t.Error("a time after now is not clamped to now")
 	}
 }

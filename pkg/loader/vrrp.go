@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -315,9 +316,9 @@ func (l *Loader) masterInfo(slot uint32) (MasterInfo, bool) {
 		LegacyChecksum: v.Flags&uint8(bpfVrrpMasterFlagVRRP_MF_LEGACY_CSUM) != 0,
 	}
 	mi.Addr = addrFromBPF(Family(v.Family), v.Addr)
-	now, mono := time.Now(), coarseNow()
-	mi.LastSeen = monoToTime(now, mono, v.LastSeenNs)
-	mi.Changed = monoToTime(now, mono, v.ChangedNs)
+	now := time.Now()
+	mi.LastSeen = monoToTime(now, v.LastSeenNs)
+	mi.Changed = monoToTime(now, v.ChangedNs)
 	return mi, true
 }
 
@@ -358,24 +359,31 @@ func addrFromBPF(f Family, b [16]byte) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
-// coarseNow reads CLOCK_MONOTONIC_COARSE, bpf_ktime_get_coarse_ns's clock
-// (CLOCK_MONOTONIC at one tick's resolution).
-func coarseNow() uint64 {
+// The program stamps times with bpf_ktime_get_ns: CLOCK_MONOTONIC, the
+// clock behind Go's monotonic readings. monoBase pairs one reading of it
+// with a time.Time, once, so that converting needs no system call
+// afterwards (x/sys/unix's ClockGettime is one; Go reads the clock through
+// the vDSO): the master-down timer of every instance converts on each
+// expiry.
+var monoBase = sync.OnceValues(func() (time.Time, uint64) {
 	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC_COARSE, &ts); err != nil {
-		return 0
+	before := time.Now()
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return time.Time{}, 0 // not on Linux; monoToTime then says "now"
 	}
-	return uint64(ts.Nano())
-}
+	after := time.Now()
+	return before.Add(after.Sub(before) / 2), uint64(ts.Nano())
+})
 
-// monoToTime converts a bpf_ktime_get_coarse_ns value to a time.Time
-// carrying Go's monotonic reading, given a time.Now() and
-// CLOCK_MONOTONIC_COARSE read together.
-func monoToTime(now time.Time, mono, ns uint64) time.Time {
+// monoToTime converts a bpf_ktime_get_ns value to a time.Time carrying
+// Go's monotonic reading; now is time.Now(). Zero stays zero (never set).
+func monoToTime(now time.Time, ns uint64) time.Time {
 	if ns == 0 {
 		return time.Time{}
 	}
-	if ns >= mono {
+	base, baseNs := monoBase()
+	mono := baseNs + uint64(now.Sub(base)) // CLOCK_MONOTONIC at now
+	if baseNs == 0 || ns >= mono {
 		return now
 	}
 	return now.Add(-time.Duration(mono - ns))
@@ -395,7 +403,7 @@ func decodeEvent(b []byte) (Event, bool) {
 		PrevPriority:   e.PrevPriority,
 		Interval:       time.Duration(e.AdverIntCs) * centisecond,
 		LegacyChecksum: e.Flags&uint8(bpfVrrpMasterFlagVRRP_MF_LEGACY_CSUM) != 0,
-		Time:           monoToTime(time.Now(), coarseNow(), e.TsNs),
+		Time:           monoToTime(time.Now(), e.TsNs),
 	}, true
 }
 

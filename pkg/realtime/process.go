@@ -262,11 +262,11 @@ func (s *Scheduler) applyCPUs(cpus []int) error {
 
 // lockMemory locks lbd's memory against swapping (vrrp_no_swap):
 // mlockall(MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT). keepalived calls
-// mlockall(MCL_FUTURE) after touching its stack. For a Go process whole
-// mappings would be made resident: every thread's stack (8 MiB each,
-// cgo's pthread stacks) and the heap's mapped spans; MCL_ONFAULT (Linux
-// 4.4) locks pages as they are touched instead, so that what lbd uses
-// stays in memory and what it only reserved costs nothing.
+// mlockall(MCL_FUTURE) after touching its stack. For a Go process that
+// would make whole mappings resident: every thread's stack (8 MiB each,
+// cgo's pthread stacks), the runtime's data and heap mappings; MCL_ONFAULT
+// (Linux 4.4) locks pages as they are touched instead, so that what lbd
+// uses stays in memory and what it only mapped costs nothing.
 func (s *Scheduler) lockMemory() error {
 	if err := unix.Mlockall(lockFlags); err != nil {
 		var lim unix.Rlimit

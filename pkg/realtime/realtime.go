@@ -53,15 +53,14 @@
 //     as keepalived does; none left is an error, and nothing changes.
 //   - vrrp_no_swap: mlockall(MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT), where
 //     keepalived calls mlockall(MCL_FUTURE). A Go process maps far more
-//     than it touches (8 MiB of pthread stack per thread, heap spans):
-//     without MCL_ONFAULT those would become resident, 140 MB instead of
-//     15 MB for a small lbd. With it, every page lbd has touched and
-//     touches later stays in memory, the rest costs nothing. The Go
-//     runtime can no longer return freed heap to the system (madvise
-//     fails on locked pages): lbd's RSS stays at its high-water mark.
-//     /proc/PID/status VmLck counts whole locked mappings (1.7 GB of
-//     mostly reserved address space); smaps_rollup's Locked: is what is
-//     resident.
+//     than it touches (an 8 MiB pthread stack per thread, runtime data and
+//     heap): without MCL_ONFAULT all of it would become resident, 140 MB
+//     instead of 15 MB for a small lbd. With it, every page lbd has
+//     touched and touches later stays in memory, the rest costs nothing
+//     (and the runtime still returns freed heap to the system: a test
+//     program's 200 MB went back). /proc/PID/status VmLck counts whole
+//     locked mappings (1.7 GB of mostly reserved address space);
+//     smaps_rollup's Locked: is what is resident.
 //
 // Processes lbd forks (notify and tracking scripts) get back what lbd
 // was started with, through StartCommand or NormalChildren: SCHED_OTHER,

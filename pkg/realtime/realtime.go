@@ -119,8 +119,8 @@ type Options struct {
 	// run on. CPUs this host does not have are logged and ignored; nil
 	// leaves the affinity alone.
 	CPUs []int
-	// NoSwap is keepalived's vrrp_no_swap: lock lbd's memory (mlockall,
-	// see LockMemory).
+	// NoSwap is keepalived's vrrp_no_swap: lock lbd's memory against
+	// swapping (mlockall; see the package documentation).
 	NoSwap bool
 	// Logger gets one Info line per setting applied, and a Warn line per
 	// SIGXCPU or ignored CPU; nil discards.
@@ -473,10 +473,11 @@ func eachThread(done func(tid int) (bool, error), set func(tid int) error) (int,
 
 // StartCommand starts cmd so that it does not inherit the real-time
 // policy, nice value or CPU affinity Apply set (see NormalChildren), as
-// keepalived's scripts do not. Note: with cmd.SysProcAttr.Pdeathsig, the child gets the
-// signal when the thread that forked it exits; StartCommand forks on a
-// thread of its own that lives on after it returns, like any thread of
-// the runtime, and is not tied to the caller's.
+// keepalived's scripts do not. Note: with cmd.SysProcAttr.Pdeathsig, the
+// child gets the signal when the thread that forked it exits;
+// StartCommand forks on a thread of its own that lives on after it
+// returns, like any thread of the runtime, and is not tied to the
+// caller's.
 func StartCommand(cmd *exec.Cmd) error {
 	type result struct{ err error }
 	ch := make(chan result, 1)

@@ -245,16 +245,28 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	// vrrp_rt_priority: every thread SCHED_RR before the timers start. A
-	// failure is logged and lbd runs on, as keepalived does.
+	// vrrp_rt_priority, vrrp_priority, vrrp_cpu_affinity, vrrp_no_swap:
+	// on every thread before the timers start. A failure is logged and
+	// lbd runs on, as keepalived does.
 	sched, rterr := realtime.Apply(realtime.Options{
 		Priority:   cfg.Global.VRRPRTPriority,
 		RTTime:     cfg.Global.VRRPRlimitRTTime,
+		Nice:       cfg.Global.VRRPPriority,
+		CPUs:       cfg.Global.VRRPCPUAffinity,
+		NoSwap:     cfg.Global.VRRPNoSwap,
 		Logger:     log,
 		Registerer: reg,
 	})
-	if rterr != nil {
-		log.Error("vrrp_rt_priority: real-time scheduling not applied; VRRP timers may run late on a busy host", "error", rterr)
+	if fails := realtime.SettingErrors(rterr); len(fails) > 0 {
+		for _, f := range fails {
+			msg := f.Keyword + ": not applied"
+			if f.Keyword == "vrrp_rt_priority" {
+				msg = "vrrp_rt_priority: real-time scheduling not applied; VRRP timers may run late on a busy host"
+			}
+			log.Error(msg, "error", f.Err)
+		}
+	} else if rterr != nil {
+		log.Error("process tuning", "error", rterr)
 	}
 	defer sched.Close()
 	tm, err := track.NewMetrics(reg)
@@ -283,7 +295,8 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 		}()
 	}
 
-	// Scripts never inherit vrrp_rt_priority's SCHED_RR.
+	// Scripts never inherit vrrp_rt_priority's SCHED_RR, vrrp_priority's
+	// nice value or vrrp_cpu_affinity's mask.
 	runner := script.NewRunner(script.Options{Logger: log, ForkHook: realtime.NormalChildren})
 	d.events = newDispatcher(log, runner, nm)
 	d.rt = vrrp.NewRuntime(vrrp.RuntimeOptions{Logger: log, Metrics: m, OnEvent: d.events.onEvent, PreciseTimers: true,

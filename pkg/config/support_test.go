@@ -125,6 +125,9 @@ func TestUnimplementedReason(t *testing.T) {
 		{"vrrp_sync_group.notify_master", "", false},
 		{"vrrp_script.weight", "", false},
 		{"global_defs.vrrp_rt_priority", "", false},
+		{"global_defs.vrrp_priority", "", false},
+		{"global_defs.vrrp_no_swap", "", false},
+		{"global_defs.checker_priority", "process scheduling (lbd is one process)", true},
 		{"global_defs.checker_rt_priority", "process scheduling (lbd is one process: vrrp_rt_priority applies to all of it)", true},
 		{"virtual_server.real_server.BFD_CHECK.name", "BFD", true},
 		{"virtual_server.real_server.SMTP_CHECK.host.connect_ip", "SMTP_CHECK host blocks", true},
@@ -178,6 +181,7 @@ var (
 		"vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert", "vrrp_down_timer_adverts",
 		"vrrp_check_unicast_src", "vrrp_skip_check_adv_addr",
 		"vrrp_rt_priority", "vrrp_rlimit_rttime", "vrrp_startup_delay", "log_unknown_vrids",
+		"vrrp_priority", "vrrp_cpu_affinity", "vrrp_no_swap",
 		"lbd_vrrp_allowed_senders", // lbd's own
 		"include_check",            // applied while reading the files
 		"notification_email", "notification_email_from", "smtp_server", "smtp_helo_name",

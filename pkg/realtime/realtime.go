@@ -36,6 +36,41 @@
 //     (kernel.sched_rt_runtime_us: 95% of each second by default).
 //   - One priority for the whole process: vrrp_rt_priority. The checker
 //     and BFD priorities of keepalived's other processes do not apply.
+//
+// # Nice value, CPU affinity, memory lock
+//
+// Apply also does what keepalived's vrrp_priority, vrrp_cpu_affinity and
+// vrrp_no_swap do to its VRRP process, again for one process of many
+// threads:
+//
+//   - vrrp_priority: the nice value, per thread on Linux (setpriority's
+//     PRIO_PROCESS names a thread), so set on every thread like the
+//     policy, and inherited the same way. Under vrrp_rt_priority it is
+//     set too but does not matter (keepalived skips it then); it does if
+//     SCHED_RR could not be set.
+//   - vrrp_cpu_affinity: sched_setaffinity on every thread (inherited by
+//     clones too). CPUs not online on this host are logged and ignored,
+//     as keepalived does; none left is an error, and nothing changes.
+//   - vrrp_no_swap: mlockall(MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT), where
+//     keepalived calls mlockall(MCL_FUTURE). A Go process maps far more
+//     than it touches (an 8 MiB pthread stack per thread, runtime data and
+//     heap): without MCL_ONFAULT all of it would become resident, 140 MB
+//     instead of 15 MB for a small lbd. With it, every page lbd has
+//     touched and touches later stays in memory, the rest costs nothing
+//     (and the runtime still returns freed heap to the system: a test
+//     program's 200 MB went back). /proc/PID/status VmLck counts whole
+//     locked mappings (1.7 GB of mostly reserved address space);
+//     smaps_rollup's Locked: is what is resident.
+//
+// Processes lbd forks (notify and tracking scripts) get back what lbd
+// was started with, through StartCommand or NormalChildren: SCHED_OTHER,
+// the original nice value (keepalived's scripts too; under SCHED_RR the
+// kernel's reset makes it 0), and the original CPU mask: the affinity is
+// for VRRP's own work, and a script pinned with lbd would compete with
+// it for those CPUs only.
+//
+// Each setting is applied on its own; one that fails is reported as a
+// SettingError naming the keyword, and the others still apply.
 package realtime
 
 import (
@@ -69,31 +104,49 @@ const maxPasses = 20
 // Options configures Apply.
 type Options struct {
 	// Priority is the SCHED_RR priority (keepalived's vrrp_rt_priority,
-	// 1..99). 0 leaves the scheduling alone, and Apply does nothing but
-	// register the metrics.
+	// 1..99). 0 leaves the scheduling policy alone.
 	Priority int
 	// RTTime is keepalived's vrrp_rlimit_rttime: the CPU time a thread
 	// may use without blocking before lbd is warned (SIGXCPU, logged and
 	// counted). 0 sets no limit. Only applied with Priority.
 	RTTime time.Duration
-	// Logger gets one Info line when real-time scheduling is on, and a
-	// Warn line per SIGXCPU; nil discards.
+	// Nice is keepalived's vrrp_priority (MinNice..MaxNice), set on every
+	// thread. 0 leaves the nice value alone. Under Priority it is set as
+	// well but does not matter: SCHED_RR threads run before every
+	// SCHED_OTHER thread whatever their nice value.
+	Nice int
+	// CPUs is keepalived's vrrp_cpu_affinity: the CPUs every thread may
+	// run on. CPUs this host does not have are logged and ignored; nil
+	// leaves the affinity alone.
+	CPUs []int
+	// NoSwap is keepalived's vrrp_no_swap: lock lbd's memory against
+	// swapping (mlockall; see the package documentation).
+	NoSwap bool
+	// Logger gets one Info line per setting applied, and a Warn line per
+	// SIGXCPU or ignored CPU; nil discards.
 	Logger *slog.Logger
-	// Registerer, if set, gets lbd_realtime_priority and
-	// lbd_realtime_rttime_exceeded_total.
+	// Registerer, if set, gets lbd_realtime_priority,
+	// lbd_realtime_rttime_exceeded_total, lbd_realtime_nice,
+	// lbd_realtime_cpus and lbd_realtime_memory_locked.
 	Registerer prometheus.Registerer
 }
 
-// Scheduler is the real-time state Apply left. Close stops watching for
-// SIGXCPU; the threads keep their policy.
+// Scheduler is the state Apply left. Close stops watching for SIGXCPU;
+// the threads keep their settings.
 type Scheduler struct {
 	log      *slog.Logger
 	priority int
 	threads  int
 	rttime   time.Duration
+	nice     int
+	cpus     []int
+	locked   bool
 
 	prio     prometheus.Gauge
 	exceeded prometheus.Counter
+	niceG    prometheus.Gauge
+	cpusG    prometheus.Gauge
+	lockedG  prometheus.Gauge
 	nexceed  atomic.Uint64
 
 	sigs chan os.Signal
@@ -101,11 +154,43 @@ type Scheduler struct {
 	once sync.Once
 }
 
-// Apply switches every thread of the process to SCHED_RR at
-// opts.Priority and sets RLIMIT_RTTIME (see the package documentation).
-// It returns a usable Scheduler also with an error (scheduling unchanged,
-// or changed on some threads only): keepalived logs such a failure and
-// runs on, and so should the caller.
+// SettingError is the failure of one keyword in Apply's error.
+type SettingError struct {
+	Keyword string // vrrp_rt_priority, vrrp_priority, vrrp_cpu_affinity, vrrp_no_swap
+	Err     error
+}
+
+func (e *SettingError) Error() string { return e.Keyword + ": " + e.Err.Error() }
+func (e *SettingError) Unwrap() error { return e.Err }
+
+// SettingErrors lists the SettingErrors joined in err (Apply's error).
+func SettingErrors(err error) []*SettingError {
+	var out []*SettingError
+	var walk func(error)
+	walk = func(err error) {
+		if se, ok := err.(*SettingError); ok {
+			out = append(out, se)
+			return
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+		}
+	}
+	walk(err)
+	return out
+}
+
+// Apply applies opts to every thread of the process: SCHED_RR at
+// opts.Priority with RLIMIT_RTTIME, the nice value, the CPU affinity,
+// and the memory lock (see the package documentation). Each is applied
+// independently: the error joins one SettingError per keyword that
+// failed (the setting unchanged, or changed on some threads only), and
+// Apply returns a usable Scheduler with it: keepalived logs such a
+// failure and runs on, and so should the caller. Apply is meant to be
+// called once per process: the first call that changes the nice value or
+// the affinity records the original ones for NormalChildren.
 func Apply(opts Options) (*Scheduler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -120,26 +205,67 @@ func Apply(opts Options) (*Scheduler, error) {
 			Name: "lbd_realtime_rttime_exceeded_total",
 			Help: "SIGXCPU received: a thread used more CPU than vrrp_rlimit_rttime without blocking.",
 		}),
+		niceG: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "lbd_realtime_nice",
+			Help: "Nice value lbd set on its threads (vrrp_priority); 0 when left alone.",
+		}),
+		cpusG: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "lbd_realtime_cpus",
+			Help: "Number of CPUs lbd's threads may run on (vrrp_cpu_affinity, or the mask lbd started with).",
+		}),
+		lockedG: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "lbd_realtime_memory_locked",
+			Help: "1 when lbd's memory is locked against swapping (vrrp_no_swap).",
+		}),
 		done: make(chan struct{}),
 	}
 	if opts.Registerer != nil {
-		for _, c := range []prometheus.Collector{s.prio, s.exceeded} {
+		for _, c := range []prometheus.Collector{s.prio, s.exceeded, s.niceG, s.cpusG, s.lockedG} {
 			if err := opts.Registerer.Register(c); err != nil {
+				close(s.done)
 				return s, fmt.Errorf("register realtime metrics: %w", err)
 			}
 		}
 	}
-	if opts.Priority == 0 {
-		close(s.done)
-		return s, nil
+	var errs []error
+	fail := func(kw string, err error) {
+		if err != nil {
+			errs = append(errs, &SettingError{Keyword: kw, Err: err})
+		}
 	}
+	// Before anything changes: what children get back.
+	if opts.Nice != 0 || opts.CPUs != nil {
+		recordOriginal()
+	}
+	if opts.Priority != 0 {
+		fail("vrrp_rt_priority", s.applyRT(opts))
+	}
+	if s.sigs == nil {
+		close(s.done) // no watcher
+	}
+	if opts.Nice != 0 {
+		fail("vrrp_priority", s.applyNice(opts.Nice))
+	}
+	if opts.CPUs != nil {
+		fail("vrrp_cpu_affinity", s.applyCPUs(opts.CPUs))
+	}
+	if mask, err := threadCPUs(0); err == nil {
+		s.cpusG.Set(float64(mask.Count()))
+	}
+	if opts.NoSwap {
+		fail("vrrp_no_swap", s.lockMemory())
+	}
+	return s, errors.Join(errs...)
+}
+
+// applyRT sets RLIMIT_RTTIME, starts the SIGXCPU watcher, and switches
+// every thread to SCHED_RR.
+func (s *Scheduler) applyRT(opts Options) error {
 	if opts.Priority < MinPriority || opts.Priority > MaxPriority {
-		close(s.done)
-		return s, fmt.Errorf("real-time priority %d: want %d..%d", opts.Priority, MinPriority, MaxPriority)
+		return fmt.Errorf("real-time priority %d: want %d..%d", opts.Priority, MinPriority, MaxPriority)
 	}
 	if opts.RTTime < 0 {
-		close(s.done)
-		return s, fmt.Errorf("rlimit rttime %v: negative", opts.RTTime)
+		return fmt.Errorf("rlimit rttime %v: negative", opts.RTTime)
 	}
 	// The limit first: no thread runs real-time without it.
 	if opts.RTTime > 0 {
@@ -147,30 +273,29 @@ func Apply(opts Options) (*Scheduler, error) {
 		signal.Notify(s.sigs, syscall.SIGXCPU)
 		if err := setRTTime(opts.RTTime); err != nil {
 			signal.Stop(s.sigs)
-			close(s.done)
-			return s, err
+			s.sigs = nil
+			return err
 		}
 		s.rttime = opts.RTTime
 		go s.watch()
-	} else {
-		close(s.done)
 	}
 	n, err := SetThreads(Policy{Class: unix.SCHED_RR, Priority: opts.Priority})
 	s.threads = n
 	if err != nil {
-		return s, err
+		return err
 	}
 	s.priority = opts.Priority
 	s.prio.Set(float64(opts.Priority))
 	s.log.Info("real-time scheduling", "policy", "SCHED_RR", "priority", opts.Priority, "threads", n,
 		"rlimit_rttime", opts.RTTime.String())
-	return s, nil
+	return nil
 }
 
 // Priority is the SCHED_RR priority applied; 0 when none.
 func (s *Scheduler) Priority() int { return s.priority }
 
-// Threads is the number of threads Apply found (and switched).
+// Threads is the number of threads Apply found (and switched to
+// SCHED_RR).
 func (s *Scheduler) Threads() int { return s.threads }
 
 // Exceeded is how many SIGXCPU were received (the value of
@@ -261,6 +386,15 @@ func ThreadPolicy(tid int) (Policy, error) {
 
 func setThread(tid int, p Policy) error {
 	a := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: p.Class, Priority: uint32(p.Priority)}
+	if !p.RealTime() && p.Class != unix.SCHED_DEADLINE {
+		// sched_setattr sets the nice value of the other classes too:
+		// keep the thread's (vrrp_priority).
+		n, err := ThreadNice(tid)
+		if err != nil {
+			return err
+		}
+		a.Nice = int32(n)
+	}
 	if p.ResetOnFork {
 		a.Flags = unix.SCHED_FLAG_RESET_ON_FORK
 	}
@@ -293,6 +427,18 @@ func Threads(pid int) ([]int, error) {
 // a pass finds every thread already at p, and returns how many threads
 // there were. A thread that exits meanwhile is not an error.
 func SetThreads(p Policy) (int, error) {
+	return eachThread(func(tid int) (bool, error) {
+		cur, err := ThreadPolicy(tid)
+		return cur == p, err
+	}, func(tid int) error { return setThread(tid, p) })
+}
+
+// eachThread makes every thread of this process satisfy done, calling set
+// on those that do not, pass after pass until one finds none to change
+// (threads created during a pass are cloned from threads already changed,
+// or seen by the next pass). It returns how many threads the last pass
+// saw. A thread that exits meanwhile (ESRCH) is skipped.
+func eachThread(done func(tid int) (bool, error), set func(tid int) error) (int, error) {
 	for pass := 0; pass < maxPasses; pass++ {
 		tids, err := Threads(0)
 		if err != nil {
@@ -300,17 +446,17 @@ func SetThreads(p Policy) (int, error) {
 		}
 		changed := 0
 		for _, tid := range tids {
-			cur, err := ThreadPolicy(tid)
+			ok, err := done(tid)
 			if errors.Is(err, unix.ESRCH) {
 				continue
 			}
 			if err != nil {
 				return len(tids), err
 			}
-			if cur == p {
+			if ok {
 				continue
 			}
-			if err := setThread(tid, p); err != nil {
+			if err := set(tid); err != nil {
 				if errors.Is(err, unix.ESRCH) {
 					continue
 				}
@@ -325,39 +471,13 @@ func SetThreads(p Policy) (int, error) {
 	return 0, fmt.Errorf("threads still changing after %d passes over /proc/self/task", maxPasses)
 }
 
-// NormalChildren makes the processes the calling thread forks until
-// restore start under SCHED_OTHER (SCHED_RESET_ON_FORK), when the thread
-// runs real-time; otherwise it does nothing. The caller must hold its
-// goroutine on the thread (runtime.LockOSThread) from before NormalChildren
-// until after restore, and must not start goroutines in between that
-// could create threads from this one (the Go runtime clones new threads
-// through its template thread while the current one is locked).
-//
-// An error from restore means the thread could not be put back: keep the
-// goroutine locked until it exits, so that the runtime discards the
-// thread.
-func NormalChildren() (restore func() error, err error) {
-	cur, err := ThreadPolicy(0)
-	if err != nil {
-		return nil, err
-	}
-	if !cur.RealTime() || cur.ResetOnFork {
-		return func() error { return nil }, nil
-	}
-	reset := cur
-	reset.ResetOnFork = true
-	if err := setThread(0, reset); err != nil {
-		return nil, err
-	}
-	return func() error { return setThread(0, cur) }, nil
-}
-
-// StartCommand starts cmd so that it does not inherit a real-time policy
-// (see NormalChildren), as keepalived's SCHED_RESET_ON_FORK does for its
-// scripts. Note: with cmd.SysProcAttr.Pdeathsig, the child gets the
-// signal when the thread that forked it exits; StartCommand forks on a
-// thread of its own that lives on after it returns, like any thread of
-// the runtime, and is not tied to the caller's.
+// StartCommand starts cmd so that it does not inherit the real-time
+// policy, nice value or CPU affinity Apply set (see NormalChildren), as
+// keepalived's scripts do not. Note: with cmd.SysProcAttr.Pdeathsig, the
+// child gets the signal when the thread that forked it exits;
+// StartCommand forks on a thread of its own that lives on after it
+// returns, like any thread of the runtime, and is not tied to the
+// caller's.
 func StartCommand(cmd *exec.Cmd) error {
 	type result struct{ err error }
 	ch := make(chan result, 1)

@@ -56,9 +56,13 @@ func inChild(t *testing.T, name string) {
 }
 
 var children = map[string]func() error{
-	"threads":  childThreads,
-	"children": childChildren,
-	"sigxcpu":  childSIGXCPU,
+	"threads":     childThreads,
+	"children":    childChildren,
+	"sigxcpu":     childSIGXCPU,
+	"tune":        childTune,
+	"tune-rt":     childTuneRT,
+	"no-cpus":     childNoCPUs,
+	"noswap-fail": childNoSwapFail,
 }
 
 // TestApplyAllThreads: every thread is SCHED_RR after Apply, and so is
@@ -96,33 +100,13 @@ func gauge(reg *prometheus.Registry, name string) (float64, error) {
 	return 0, fmt.Errorf("no %s", name)
 }
 
-func childThreads() error {
-	reg := prometheus.NewRegistry()
-	s, err := Apply(Options{Priority: 10, RTTime: 10 * time.Millisecond, Registerer: reg})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	want := Policy{Class: unix.SCHED_RR, Priority: 10}
-	before, err := checkAll(want)
-	if err != nil {
-		return fmt.Errorf("after Apply: %w", err)
-	}
-	var lim unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_RTTIME, &lim); err != nil {
-		return err
-	}
-	if lim.Cur != 10000 || lim.Max != unix.RLIM_INFINITY {
-		return fmt.Errorf("RLIMIT_RTTIME %d/%d, want 10000/unlimited", lim.Cur, lim.Max)
-	}
-	if v, err := gauge(reg, "lbd_realtime_priority"); err != nil || v != 10 {
-		return fmt.Errorf("lbd_realtime_priority %v (%v)", v, err)
-	}
-
-	// Force new threads: goroutines locked to their threads and asleep in
-	// the kernel hold those threads, so the runtime creates more to run
-	// the others. Some lock the thread first (new threads then come from
-	// the template thread), some do not.
+// moreThreads makes the runtime create threads until there are at least
+// 8 more than before, and returns how many there were then.
+// Goroutines locked to their threads and asleep in the kernel hold those
+// threads, so the runtime creates more to run the others. Some lock the
+// thread first (new threads then come from the template thread), some do
+// not.
+func moreThreads(before int) (int, error) {
 	var wg sync.WaitGroup
 	release := make(chan struct{})
 	for i := 0; i < 16; i++ {
@@ -149,7 +133,9 @@ func childThreads() error {
 	for {
 		tids, err := Threads(0)
 		if err != nil {
-			return err
+			close(release)
+			wg.Wait()
+			return 0, err
 		}
 		if after = len(tids); after >= before+8 {
 			break
@@ -162,7 +148,36 @@ func childThreads() error {
 	close(release)
 	wg.Wait()
 	if after < before+8 {
-		return fmt.Errorf("only %d threads after forcing new ones (%d before)", after, before)
+		return after, fmt.Errorf("only %d threads after forcing new ones (%d before)", after, before)
+	}
+	return after, nil
+}
+
+func childThreads() error {
+	reg := prometheus.NewRegistry()
+	s, err := Apply(Options{Priority: 10, RTTime: 10 * time.Millisecond, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	want := Policy{Class: unix.SCHED_RR, Priority: 10}
+	before, err := checkAll(want)
+	if err != nil {
+		return fmt.Errorf("after Apply: %w", err)
+	}
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_RTTIME, &lim); err != nil {
+		return err
+	}
+	if lim.Cur != 10000 || lim.Max != unix.RLIM_INFINITY {
+		return fmt.Errorf("RLIMIT_RTTIME %d/%d, want 10000/unlimited", lim.Cur, lim.Max)
+	}
+	if v, err := gauge(reg, "lbd_realtime_priority"); err != nil || v != 10 {
+		return fmt.Errorf("lbd_realtime_priority %v (%v)", v, err)
+	}
+
+	if _, err := moreThreads(before); err != nil {
+		return err
 	}
 	n, err := checkAll(want)
 	if err != nil {
@@ -295,7 +310,7 @@ func TestApplyNoPriority(t *testing.T) {
 	for _, mf := range mfs {
 		names = append(names, mf.GetName())
 	}
-	if got := strings.Join(names, ","); got != "lbd_realtime_priority,lbd_realtime_rttime_exceeded_total" {
+	if got := strings.Join(names, ","); got != "lbd_realtime_cpus,lbd_realtime_memory_locked,lbd_realtime_nice,lbd_realtime_priority,lbd_realtime_rttime_exceeded_total" {
 		t.Errorf("metrics %s", got)
 	}
 }

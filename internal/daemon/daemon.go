@@ -131,6 +131,7 @@ type Daemon struct {
 	routes *netutil.RouteManager
 	rules  *netutil.RuleManager
 	vmacs  *netutil.VMACManager
+	promo  *netutil.PromoteSecondaries
 	state  *vipState
 	rt     *vrrp.Runtime
 	track  *tracking
@@ -158,6 +159,10 @@ type running struct {
 	sock  *socket // nil when it runs in FAULT for want of one
 	addrs *addresses
 	vmac  string // its VMAC's name, if it made one
+	// vipIf is the interface its VIPs go on (its VMAC or its
+	// interface); promoted says it holds promote_secondaries there.
+	vipIf    string
+	promoted bool
 }
 
 // Run runs lbd until ctx is cancelled, then stops gracefully. It returns
@@ -219,6 +224,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	d.routes = netutil.NewRouteManager(d.host, log)
 	d.rules = netutil.NewRuleManager(d.host, log)
 	d.vmacs = netutil.NewVMACManager(d.host, log)
+	d.promo = netutil.NewPromoteSecondaries(d.host, log)
 	d.state = newVIPState(d.opts.RunDir, log)
 	d.state.cleanupLeftovers(d.host, d.vips)
 
@@ -386,7 +392,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	d.events.close(sctx)
 	// The instances removed their VIPs and virtual routes; whatever is
 	// left of ours (an instance that did not stop in time) goes now.
-	for _, f := range []func() error{d.static.removeAll, d.routes.RemoveAll, d.rules.RemoveAll, d.vips.RemoveAll, d.vmacs.RemoveAll} {
+	for _, f := range []func() error{d.static.removeAll, d.routes.RemoveAll, d.rules.RemoveAll, d.vips.RemoveAll, d.vmacs.RemoveAll, d.promo.ReleaseAll} {
 		if rerr := f(); rerr != nil {
 			log.Error("cleanup", "error", rerr)
 			err = errors.Join(err, rerr)
@@ -448,6 +454,8 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 		}
 	default:
 		spec.Interface = link.Name
+		r.vipIf = cmpOr(r.vmac, link.Name)
+		d.setPromote(r, p.PromoteSecondaries)
 		sk, err := d.socks.get(link.Name, link.Index, p, src)
 		if err != nil {
 			spec.Fault = err.Error()

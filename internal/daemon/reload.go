@@ -260,6 +260,9 @@ func (d *Daemon) apply(tr *Translation) []string {
 		r := d.insts[name]
 		delete(d.insts, name)
 		d.mu.Unlock()
+		if r != nil {
+			d.setPromote(r, false)
+		}
 		if r != nil && r.vmac != "" {
 			d.anns.drop(r.vmac)
 			if _, err := d.vmacs.Remove(r.vmac); err != nil {
@@ -321,6 +324,7 @@ func (d *Daemon) apply(tr *Translation) []string {
 			continue
 		}
 		d.track.updateLocked(p)
+		d.setPromote(r, p.PromoteSecondaries)
 		oldT := d.events.target(false, name)
 		vr := newVRoutes(d, p)
 		if oldT != nil {

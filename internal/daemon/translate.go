@@ -41,6 +41,10 @@ type Plan struct {
 	// VMAC is use_vmac's interface: created at start on the instance's
 	// interface, carrying the VIPs that have no dev; nil without.
 	VMAC *VMACPlan
+	// PromoteSecondaries is promote_secondaries: the instance holds
+	// net.ipv4.conf.IFACE.promote_secondaries=1 on its interface (the
+	// one its VIPs go on) while it runs.
+	PromoteSecondaries bool
 	// NotApplied lists configured features that lbd run does not apply
 	// yet, for one warning at startup.
 	NotApplied []string
@@ -228,7 +232,7 @@ func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPoli
 		c.ChecksumCompat = vrrp.ChecksumStrict
 	}
 
-	p := Plan{Name: v.Name, Pos: v.Pos, TrackPrimary: !v.DontTrackPrimary}
+	p := Plan{Name: v.Name, Pos: v.Pos, TrackPrimary: !v.DontTrackPrimary, PromoteSecondaries: v.PromoteSecondaries}
 	vipDev := v.Interface
 	if v.UseVMAC {
 		vm, err := planVMAC(cfg, v, vmacs)

@@ -45,7 +45,6 @@ var Unimplemented = map[string]string{
 	"vrrp_instance.track_src_ip":          "source address tracking",
 	"vrrp_instance.no_accept":             "no_accept firewall rules (traffic to the VIPs is accepted)",
 	"vrrp_instance.garp_extra_if":         "gratuitous ARPs on extra interfaces",
-	"vrrp_instance.promote_secondaries":   "promote_secondaries",
 	"vrrp_instance.unicast_fault_no_peer": "FAULT for unicast instances without peers",
 
 	// Features beyond the core of their area.

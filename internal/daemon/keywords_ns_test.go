@@ -1,0 +1,96 @@
+package daemon_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lbdproject/lbd/internal/daemontest"
+	"github.com/lbdproject/lbd/internal/netns"
+)
+
+// Small keywords of vrrp_instance and global_defs (keywords.go), on real
+// lbd processes.
+
+// kwInst is an instance on eth0 with extra lines in its block.
+func kwInst(name string, vrid, prio int, extra string, vips ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "vrrp_instance %s {\n  interface eth0\n  virtual_router_id %d\n  priority %d\n  version 3\n  advert_int 0.5\n", name, vrid, prio)
+	if extra != "" {
+		b.WriteString("  " + strings.ReplaceAll(strings.TrimSpace(extra), "\n", "\n  ") + "\n")
+	}
+	b.WriteString("  virtual_ipaddress {\n")
+	for _, v := range vips {
+		fmt.Fprintf(&b, "    %s\n", v)
+	}
+	b.WriteString("  }\n}\n")
+	return b.String()
+}
+
+// readSysctl reads a sysctl inside h.
+func readSysctl(t *testing.T, h *netns.Host, key string) string {
+	t.Helper()
+	var v string
+	err := h.Do(func() error {
+		b, err := os.ReadFile(filepath.Join("/proc/sys", key))
+		v = strings.TrimSpace(string(b))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestDaemonPromoteSecondaries: an instance with promote_secondaries sets
+// net.ipv4.conf.eth0.promote_secondaries while it runs (in lbd's
+// namespace), so that deleting eth0's primary address keeps the VIP of
+// the same /24; a reload dropping the keyword restores 0, one adding it
+// sets 1, and SIGTERM restores 0.
+func TestDaemonPromoteSecondaries(t *testing.T) {
+	k1, _ := oneHostLAN(t)
+	key := "net/ipv4/conf/eth0/promote_secondaries"
+	if got := readSysctl(t, k1, key); got != "0" {
+		t.Fatalf("%s = %s before lbd, want 0", key, got)
+	}
+	with := kwInst("VI_1", 51, 255, "promote_secondaries", "192.0.2.100/24")
+	without := kwInst("VI_1", 51, 255, "", "192.0.2.100/24")
+	n := daemontest.Start(t, k1, with, "--datapath", "off")
+	if err := n.WaitState("VI_1", "MASTER", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := readSysctl(t, k1, key); got != "1" {
+		t.Fatalf("%s = %s while lbd runs with promote_secondaries, want 1", key, got)
+	}
+	if !k1.HasAddr("eth0", "192.0.2.100") {
+		t.Fatal("VIP 192.0.2.100 not on eth0")
+	}
+	// The VIP is a secondary of 192.0.2.1/24: deleting the primary
+	// promotes it instead of deleting it.
+	k1.DelAddr("eth0", "192.0.2.1/24")
+	if !k1.HasAddr("eth0", "192.0.2.100") {
+		t.Fatalf("VIP gone with the primary address: %v", k1.Addrs("eth0"))
+	}
+	k1.AddAddr("eth0", "192.0.2.1/24")
+
+	for _, step := range []struct {
+		cfg, want string
+	}{{without, "0"}, {with, "1"}} {
+		if err := os.WriteFile(n.ConfigPath, []byte(step.cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		reload(t, n)
+		if got := readSysctl(t, k1, key); got != step.want {
+			t.Fatalf("%s = %s after a reload to:\n%s\nwant %s", key, got, step.cfg, step.want)
+		}
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readSysctl(t, k1, key); got != "0" {
+		t.Fatalf("%s = %s after lbd stopped, want 0 restored", key, got)
+	}
+}

@@ -456,6 +456,10 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 		spec.Interface = link.Name
 		r.vipIf = cmpOr(r.vmac, link.Name)
 		d.setPromote(r, p.PromoteSecondaries)
+		if p.Fault != "" {
+			spec.Fault = p.Fault
+			break
+		}
 		sk, err := d.socks.get(link.Name, link.Index, p, src)
 		if err != nil {
 			spec.Fault = err.Error()

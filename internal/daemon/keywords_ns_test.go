@@ -94,3 +94,54 @@ func TestDaemonPromoteSecondaries(t *testing.T) {
 		t.Fatalf("%s = %s after lbd stopped, want 0 restored", key, got)
 	}
 }
+
+// TestDaemonUnicastFaultNoPeer: an instance with unicast_src_ip and
+// unicast_fault_no_peer but no unicast_peer runs in FAULT (status says
+// why, text and JSON) instead of advertising by multicast; a reload that
+// adds a peer restarts it out of FAULT, and it becomes MASTER advertising
+// to that peer only.
+func TestDaemonUnicastFaultNoPeer(t *testing.T) {
+	k1, client := oneHostLAN(t)
+	wire := client.Capture("eth0", func(f *netns.Frame) bool { return f.VRRP != nil })
+	noPeer := kwInst("VI_1", 51, 150, "unicast_src_ip 192.0.2.1\nunicast_fault_no_peer", "192.0.2.100/24")
+	withPeer := kwInst("VI_1", 51, 150, "unicast_src_ip 192.0.2.1\nunicast_fault_no_peer\nunicast_peer {\n  192.0.2.3\n}", "192.0.2.100/24")
+	n := daemontest.Start(t, k1, noPeer, "--datapath", "off")
+	if err := n.WaitState("VI_1", "FAULT", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	in, err := n.Instance("VI_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(in.Faults, "; "), "unicast_fault_no_peer: no unicast_peer") {
+		t.Errorf("faults %q: want the unicast_fault_no_peer reason", in.Faults)
+	}
+	text, err := k1.Run(n.Binary, "status", "--run-dir", n.RunDir)
+	if err != nil || !strings.Contains(text, "VI_1 is in FAULT: setup: unicast_fault_no_peer: no unicast_peer") {
+		t.Errorf("lbd status (%v) does not say why VI_1 is in FAULT:\n%s", err, text)
+	}
+	if line, _ := logLine(n.Log(), "vrrp_instance starts in FAULT", "unicast_fault_no_peer"); line == "" {
+		t.Errorf("no log line for the FAULT:\n%s", n.Log())
+	}
+
+	if err := os.WriteFile(n.ConfigPath, []byte(withPeer), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := reload(t, n); !strings.Contains(out, "vrrp_instance VI_1 restarted: unicast peers changed") {
+		t.Errorf("lbd reload:\n%s", out)
+	}
+	if err := n.WaitState("VI_1", "MASTER", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wire.WaitFor(30*time.Second, func(f *netns.Frame) bool { return f.VRRP != nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range wire.Frames() {
+		if f.IP == nil || f.IP.Dst.String() != "192.0.2.3" {
+			t.Errorf("advert not to the unicast peer: %v", f)
+		}
+	}
+}

@@ -76,6 +76,9 @@ func classify(old, new *Plan) (reloadKind, string) {
 	if why := vrrp.RestartReason(old.Config, new.Config); why != "" {
 		return restart, why
 	}
+	if old.Fault != new.Fault {
+		return restart, "unicast_fault_no_peer changed"
+	}
 	if old.Group != new.Group {
 		return restart, "multicast group changed"
 	}

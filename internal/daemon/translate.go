@@ -45,6 +45,9 @@ type Plan struct {
 	// net.ipv4.conf.IFACE.promote_secondaries=1 on its interface (the
 	// one its VIPs go on) while it runs.
 	PromoteSecondaries bool
+	// Fault, when set, runs the instance in FAULT with this detail and
+	// no socket: unicast_fault_no_peer without any unicast_peer.
+	Fault string
 	// NotApplied lists configured features that lbd run does not apply
 	// yet, for one warning at startup.
 	NotApplied []string
@@ -284,7 +287,12 @@ func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPoli
 			errs = append(errs, at(pos, "%v", e))
 		}
 	}
-	if len(c.UnicastPeers) == 0 {
+	switch {
+	case len(c.UnicastPeers) == 0 && v.UnicastFaultNoPeer:
+		// keepalived 2.2.7+: no falling back to multicast, FAULT instead
+		// (vrrp_parser.c sets VRRP_FLAG_UNICAST_FAULT_NO_PEERS).
+		p.Fault = "unicast_fault_no_peer: no unicast_peer configured (not falling back to multicast)"
+	case len(c.UnicastPeers) == 0:
 		p.Group = v.McastDstIP
 		if !p.Group.IsValid() {
 			p.Group = vrrp.MulticastGroupIPv4

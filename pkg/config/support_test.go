@@ -160,7 +160,7 @@ var (
 		"notify", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify_deleted",
 		"notify_master_rx_lower_pri", "notify_priority_changes", "smtp_alert",
 		"virtual_routes", "virtual_rules", "use_vmac", "vmac_xmit_base",
-		"promote_secondaries",
+		"promote_secondaries", "unicast_fault_no_peer",
 	}
 	implementedSyncGroup = []string{
 		"group", "global_tracking", "sync_group_tracking_weight",

@@ -163,6 +163,7 @@ type running struct {
 	// interface); promoted says it holds promote_secondaries there.
 	vipIf    string
 	promoted bool
+	mtu      int // its interface's, at start (vrrp_rx_bufs_policy MTU)
 }
 
 // Run runs lbd until ctx is cancelled, then stops gracefully. It returns
@@ -318,6 +319,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 			d.refused = append(d.refused, RefusedInstance{Name: p.Name, Pos: p.Pos.String(), Errors: []string{err.Error()}})
 		}
 	}
+	d.sizeRecvBuffers(tr.RxBufs)
 	if err := d.socks.listenNew(d.rt); err != nil {
 		d.socks.closeAll()
 		return err
@@ -455,6 +457,7 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 	default:
 		spec.Interface = link.Name
 		r.vipIf = cmpOr(r.vmac, link.Name)
+		r.mtu = link.MTU
 		d.setPromote(r, p.PromoteSecondaries)
 		if p.Fault != "" {
 			spec.Fault = p.Fault

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/lbdproject/lbd/internal/daemontest"
 	"github.com/lbdproject/lbd/internal/netns"
@@ -143,5 +146,85 @@ func TestDaemonUnicastFaultNoPeer(t *testing.T) {
 		if f.IP == nil || f.IP.Dst.String() != "192.0.2.3" {
 			t.Errorf("advert not to the unicast peer: %v", f)
 		}
+	}
+}
+
+// vrrpRecvBuffers returns SO_RCVBUF of every raw IPv4 socket of protocol
+// 112 that process pid holds (lbd's VRRP sockets), read on a duplicate of
+// its descriptor (pidfd_getfd).
+func vrrpRecvBuffers(t *testing.T, pid int) []int {
+	t.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/raw", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inodes := map[string]bool{}
+	for _, l := range strings.Split(string(raw), "\n")[1:] {
+		f := strings.Fields(l)
+		if len(f) > 9 && strings.HasSuffix(f[1], ":0070") {
+			inodes[f[9]] = true
+		}
+	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(pidfd)
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, e := range ents {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, e.Name()))
+		ino, ok := strings.CutPrefix(link, "socket:[")
+		if err != nil || !ok || !inodes[strings.TrimSuffix(ino, "]")] {
+			continue
+		}
+		target, _ := strconv.Atoi(e.Name())
+		fd, err := unix.PidfdGetfd(pidfd, target, 0)
+		if err != nil {
+			t.Fatalf("pidfd_getfd %d: %v", target, err)
+		}
+		v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+		unix.Close(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// TestDaemonRecvBuffers: the VRRP socket's receive buffer is the sum of
+// its instances' shares: vrrp_rx_bufs_policy MTU x vrrp_rx_bufs_multiplier
+// for one, kernel_rx_buf_size for the other, as keepalived sums them; the
+// kernel reports twice the size. A reload to vrrp_rx_bufs_policy NUMBER
+// resizes it.
+func TestDaemonRecvBuffers(t *testing.T) {
+	k1, _ := oneHostLAN(t)
+	insts := kwInst("VI_1", 51, 100, "", "192.0.2.100/24") +
+		kwInst("VI_2", 52, 100, "kernel_rx_buf_size 10000", "192.0.2.101/24")
+	cfg := func(global string) string { return "global_defs {\n" + global + "\n}\n" + insts }
+	n := daemontest.Start(t, k1, cfg("vrrp_rx_bufs_policy MTU\nvrrp_rx_bufs_multiplier 4"), "--datapath", "off")
+	// veth MTU 1500: 4 x 1500 + 10000.
+	want := 2 * (4*1500 + 10000)
+	if rbs := vrrpRecvBuffers(t, n.Proc.Pid()); len(rbs) != 1 || rbs[0] != want {
+		t.Fatalf("vrrp socket receive buffers %v, want [%d]", rbs, want)
+	}
+	if line, _ := logLine(n.Log(), "vrrp socket receive buffer set", "bytes=16000"); line == "" {
+		t.Errorf("no log line for the receive buffer:\n%s", n.Log())
+	}
+
+	if err := os.WriteFile(n.ConfigPath, []byte(cfg("vrrp_rx_bufs_policy 20000")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reload(t, n)
+	want = 2 * (20000 + 10000)
+	if rbs := vrrpRecvBuffers(t, n.Proc.Pid()); len(rbs) != 1 || rbs[0] != want {
+		t.Fatalf("after the reload: vrrp socket receive buffers %v, want [%d]", rbs, want)
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
 	}
 }

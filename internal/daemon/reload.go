@@ -355,6 +355,7 @@ func (d *Daemon) apply(tr *Translation) []string {
 			note("vrrp_instance %s added", name)
 		}
 	}
+	d.sizeRecvBuffers(tr.RxBufs)
 	if err := d.socks.listenNew(d.rt); err != nil {
 		d.log.Error("reload: vrrp sockets", "error", err)
 	}

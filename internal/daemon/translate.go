@@ -45,6 +45,9 @@ type Plan struct {
 	// net.ipv4.conf.IFACE.promote_secondaries=1 on its interface (the
 	// one its VIPs go on) while it runs.
 	PromoteSecondaries bool
+	// KernelRxBufSize is kernel_rx_buf_size: its share of its socket's
+	// receive buffer, overriding global_defs vrrp_rx_bufs_policy.
+	KernelRxBufSize int
 	// Fault, when set, runs the instance in FAULT with this detail and
 	// no socket: unicast_fault_no_peer without any unicast_peer.
 	Fault string
@@ -99,6 +102,9 @@ type Translation struct {
 	// LogUnknownVRIDs is global_defs log_unknown_vrids
 	// (vrrp.RuntimeOptions.LogUnknownVRIDs).
 	LogUnknownVRIDs bool
+	// RxBufs is global_defs vrrp_rx_bufs_policy and
+	// vrrp_rx_bufs_multiplier.
+	RxBufs RxBufsPolicy
 }
 
 // Translate turns a loaded configuration and its diagnostics into plans.
@@ -113,6 +119,7 @@ func Translate(cfg *config.Config, diags config.Diagnostics) Translation {
 	tr.GARP = newGARPPolicy(cfg)
 	tr.StartupDelay = cfg.Global.VRRPStartupDelay
 	tr.LogUnknownVRIDs = cfg.Global.LogUnknownVRIDs
+	tr.RxBufs = newRxBufsPolicy(cfg)
 	for _, d := range diags.Warnings() {
 		tr.Warnings = append(tr.Warnings, d.String())
 	}
@@ -235,7 +242,8 @@ func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPoli
 		c.ChecksumCompat = vrrp.ChecksumStrict
 	}
 
-	p := Plan{Name: v.Name, Pos: v.Pos, TrackPrimary: !v.DontTrackPrimary, PromoteSecondaries: v.PromoteSecondaries}
+	p := Plan{Name: v.Name, Pos: v.Pos, TrackPrimary: !v.DontTrackPrimary, PromoteSecondaries: v.PromoteSecondaries,
+		KernelRxBufSize: v.KernelRxBufSize}
 	vipDev := v.Interface
 	if v.UseVMAC {
 		vm, err := planVMAC(cfg, v, vmacs)

@@ -207,6 +207,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 		d.refused = append(d.refused, RefusedInstance{Name: r.Name, Pos: r.Pos.String(), Errors: r.Errors})
 	}
 
+	setUmask(log, tr.Umask)
 	if err := os.MkdirAll(d.opts.RunDir, 0o755); err != nil {
 		return fmt.Errorf("run dir: %w", err)
 	}

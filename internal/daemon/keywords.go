@@ -4,7 +4,11 @@ package daemon
 // or the process rather than on the VRRP state machine.
 
 import (
+	"fmt"
+	"log/slog"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/lbdproject/lbd/pkg/config"
 	"github.com/lbdproject/lbd/pkg/vrrp"
@@ -126,5 +130,18 @@ func (d *Daemon) sizeRecvBuffers(pol RxBufsPolicy) {
 		sk.rcvbuf = n
 		got, _ := sk.conn.c.RecvBuffer()
 		d.log.Info("vrrp socket receive buffer set", "interface", sk.ifname, "family", sk.key.family.String(), "bytes", n, "so_rcvbuf", got)
+	}
+}
+
+// setUmask sets the process's file creation mask to global_defs umask
+// before lbd creates any file (run directory, pid file, vips.json,
+// control socket; notify FIFOs are the operator's, scripts inherit it).
+// keepalived sets its umask at startup, to IWGRP|IWOTH (022) unless
+// configured; its command-line option -m overrides the keyword, and lbd
+// has no such option. A reload that changes it applies it at once: the
+// mask is process state, nothing restarts.
+func setUmask(log *slog.Logger, mask int) {
+	if old := unix.Umask(mask); old != mask {
+		log.Info("umask set", "umask", fmt.Sprintf("%03o", mask), "was", fmt.Sprintf("%03o", old))
 	}
 }

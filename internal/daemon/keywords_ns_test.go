@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lbdproject/lbd/internal/daemon"
 	"github.com/lbdproject/lbd/internal/daemontest"
 	"github.com/lbdproject/lbd/internal/netns"
 )
@@ -223,6 +224,76 @@ func TestDaemonRecvBuffers(t *testing.T) {
 	want = 2 * (20000 + 10000)
 	if rbs := vrrpRecvBuffers(t, n.Proc.Pid()); len(rbs) != 1 || rbs[0] != want {
 		t.Fatalf("after the reload: vrrp socket receive buffers %v, want [%d]", rbs, want)
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fileMode waits for path to exist (vips.json is written in the
+// background) and returns its permission bits.
+func fileMode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	var mode os.FileMode
+	err := netns.Poll(30*time.Second, func() error {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		mode = fi.Mode().Perm()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mode
+}
+
+// TestDaemonUmask: global_defs umask is lbd's file creation mask from
+// before its first file: with 0077 the run directory, pid file and
+// vips.json are private; a reload to IROTH|IWOTH applies at once (the
+// next vips.json, rewritten when a VIP is added, is 0640).
+func TestDaemonUmask(t *testing.T) {
+	k1, _ := oneHostLAN(t)
+	cfg := func(umask string, vips ...string) string {
+		return "global_defs {\n  umask " + umask + "\n}\n" + kwInst("VI_1", 51, 255, "", vips...)
+	}
+	n := daemontest.Start(t, k1, cfg("0077", "192.0.2.100/24"), "--datapath", "off")
+	if err := n.WaitState("VI_1", "MASTER", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	vips := filepath.Join(n.RunDir, daemon.VIPsName)
+	for _, f := range []struct {
+		path string
+		want os.FileMode
+	}{
+		{n.RunDir, 0o700},
+		{filepath.Join(n.RunDir, daemon.PIDName), 0o600},
+		{vips, 0o600},
+	} {
+		if got := fileMode(t, f.path); got != f.want {
+			t.Errorf("%s: mode %04o with umask 0077, want %04o", f.path, got, f.want)
+		}
+	}
+
+	if err := os.WriteFile(n.ConfigPath, []byte(cfg("IROTH|IWOTH", "192.0.2.100/24", "192.0.2.101/24")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := reload(t, n); !strings.Contains(out, "global_defs umask 077 -> 006") {
+		t.Errorf("lbd reload does not report the umask:\n%s", out)
+	}
+	err := netns.Poll(30*time.Second, func() error {
+		b, err := os.ReadFile(vips)
+		if err != nil || !strings.Contains(string(b), "192.0.2.101") {
+			return fmt.Errorf("vips.json without the new VIP (%v)", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fileMode(t, vips); got != 0o640 {
+		t.Errorf("vips.json rewritten after the reload: mode %04o, want 0640 (umask 006)", got)
 	}
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)

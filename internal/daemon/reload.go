@@ -244,6 +244,10 @@ func (d *Daemon) apply(tr *Translation) []string {
 		}
 		note("global_defs log_unknown_vrids %s", state)
 	}
+	if tr.Umask != old.Umask {
+		setUmask(d.log, tr.Umask)
+		note("global_defs umask %03o -> %03o", old.Umask, tr.Umask)
+	}
 	if tr.StartupDelay != old.StartupDelay {
 		// keepalived sets its delayed start only at process start.
 		note("global_defs vrrp_startup_delay %v -> %v: applies when lbd next starts", old.StartupDelay, tr.StartupDelay)

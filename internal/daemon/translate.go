@@ -105,6 +105,8 @@ type Translation struct {
 	// RxBufs is global_defs vrrp_rx_bufs_policy and
 	// vrrp_rx_bufs_multiplier.
 	RxBufs RxBufsPolicy
+	// Umask is global_defs umask (default 022, keepalived's).
+	Umask int
 }
 
 // Translate turns a loaded configuration and its diagnostics into plans.
@@ -120,6 +122,7 @@ func Translate(cfg *config.Config, diags config.Diagnostics) Translation {
 	tr.StartupDelay = cfg.Global.VRRPStartupDelay
 	tr.LogUnknownVRIDs = cfg.Global.LogUnknownVRIDs
 	tr.RxBufs = newRxBufsPolicy(cfg)
+	tr.Umask = int(cfg.Global.Umask)
 	for _, d := range diags.Warnings() {
 		tr.Warnings = append(tr.Warnings, d.String())
 	}

@@ -113,7 +113,6 @@ var Unimplemented = map[string]string{
 	"global_defs.reload_repeat":                             "keepalived reload options (lbd reloads on SIGHUP and lbd reload)",
 	"global_defs.reload_file":                               "keepalived reload options (lbd reloads on SIGHUP and lbd reload)",
 	"global_defs.data_use_instance":                         "keepalived's data dumps (lbd status instead)",
-	"global_defs.umask":                                     "file creation mask",
 	"global_defs.random_seed":                               "random seed",
 	"global_defs.dynamic_interfaces":                        "dynamic interfaces",
 	"global_defs.disable_local_igmp":                        "IGMP settings",

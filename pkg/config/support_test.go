@@ -179,7 +179,7 @@ var (
 		"vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert", "vrrp_down_timer_adverts",
 		"vrrp_check_unicast_src", "vrrp_skip_check_adv_addr",
 		"vrrp_rt_priority", "vrrp_rlimit_rttime", "vrrp_startup_delay", "log_unknown_vrids",
-		"vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier",
+		"vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier", "umask",
 		"lbd_vrrp_allowed_senders", // lbd's own
 		"include_check",            // applied while reading the files
 		"notification_email", "notification_email_from", "smtp_server", "smtp_helo_name",

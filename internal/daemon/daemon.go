@@ -47,6 +47,10 @@
 // XDP/TC program passes such adverts to the kernel, so the raw sockets,
 // open on every tier, see them too.
 //
+// keywords.go: promote_secondaries, unicast_fault_no_peer (the plan's
+// Fault), vrrp_rx_bufs_policy / kernel_rx_buf_size, umask and the
+// process names.
+//
 // Datapath (datapath.go): per interface carrying VRRP, the VRRP program
 // at the --datapath tier (auto: XDP native, XDP generic, TC, else raw
 // sockets alone), pinned under --bpffs so that a restart adopts it.
@@ -208,6 +212,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	}
 
 	setUmask(log, tr.Umask)
+	setProcessName(log, tr.ProcessName)
 	if err := os.MkdirAll(d.opts.RunDir, 0o755); err != nil {
 		return fmt.Errorf("run dir: %w", err)
 	}

@@ -6,6 +6,7 @@ package daemon
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -144,4 +145,52 @@ func setUmask(log *slog.Logger, mask int) {
 	if old := unix.Umask(mask); old != mask {
 		log.Info("umask set", "umask", fmt.Sprintf("%03o", mask), "was", fmt.Sprintf("%03o", old))
 	}
+}
+
+// DefaultVRRPProcessName is keepalived's name for its VRRP process, which
+// global_defs process_names asks for.
+const DefaultVRRPProcessName = "keepalived_vrrp"
+
+// processName is the name lbd takes: keepalived names its parent
+// process_name and its VRRP child vrrp_process_name (process_names: the
+// defaults keepalived and keepalived_vrrp). lbd is both in one process
+// and does VRRP's job, so vrrp_process_name wins, then process_name,
+// then process_names' keepalived_vrrp; none: lbd keeps its own name.
+// checker_process_name and bfd_process_name name processes lbd does not
+// have.
+func processName(cfg *config.Config) string {
+	g := &cfg.Global
+	switch {
+	case g.VRRPProcessName != "":
+		return g.VRRPProcessName
+	case g.ProcessName != "":
+		return g.ProcessName
+	case g.ProcessNames:
+		return DefaultVRRPProcessName
+	}
+	return ""
+}
+
+// maxCommLen is the kernel's limit on a task's name (TASK_COMM_LEN less
+// the NUL): a longer name is cut.
+const maxCommLen = 15
+
+// setProcessName names the process: its thread group leader's comm, what
+// ps, pgrep and /proc/PID/comm show. Writing /proc/self/comm renames the
+// leader from whichever thread the caller runs on (the kernel allows any
+// thread of the group; prctl(PR_SET_NAME) would rename only the calling
+// thread). A failure is logged: lbd runs on under its own name.
+func setProcessName(log *slog.Logger, name string) {
+	if name == "" {
+		return
+	}
+	if len(name) > maxCommLen {
+		log.Warn("process name longer than 15 bytes: the kernel keeps the first 15", "name", name)
+		name = name[:maxCommLen]
+	}
+	if err := os.WriteFile("/proc/self/comm", []byte(name), 0); err != nil {
+		log.Error("process name not set", "name", name, "error", err)
+		return
+	}
+	log.Info("process name set", "name", name)
 }

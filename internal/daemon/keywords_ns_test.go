@@ -299,3 +299,35 @@ func TestDaemonUmask(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// comm reads /proc/PID/comm.
+func comm(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// TestDaemonProcessName: global_defs process_names names lbd
+// keepalived_vrrp (/proc/PID/comm, what ps and pgrep see); a reload to a
+// vrrp_process_name longer than 15 bytes renames it to its first 15.
+func TestDaemonProcessName(t *testing.T) {
+	k1, _ := oneHostLAN(t)
+	inst := kwInst("VI_1", 51, 100, "", "192.0.2.100/24")
+	n := daemontest.Start(t, k1, "global_defs {\n  process_names\n}\n"+inst, "--datapath", "off")
+	if got := comm(t, n.Proc.Pid()); got != "keepalived_vrrp" {
+		t.Errorf("comm %q with process_names, want keepalived_vrrp", got)
+	}
+	if err := os.WriteFile(n.ConfigPath, []byte("global_defs {\n  process_name lbparent\n  vrrp_process_name lbd_vrrp_of_site_a\n}\n"+inst), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reload(t, n)
+	if got := comm(t, n.Proc.Pid()); got != "lbd_vrrp_of_sit" {
+		t.Errorf("comm %q after the reload, want lbd_vrrp_of_sit", got)
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+}

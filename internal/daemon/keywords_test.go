@@ -64,3 +64,21 @@ func TestAdvertLenIPv6(t *testing.T) {
 		t.Errorf("advert length %d, want %d", got, 8+3*16)
 	}
 }
+
+// The name lbd takes: vrrp_process_name, then process_name, then
+// process_names' keepalived_vrrp; none: its own.
+func TestProcessName(t *testing.T) {
+	tests := []struct{ global, want string }{
+		{"", ""},
+		{"process_names", "keepalived_vrrp"},
+		{"process_names\n process_name lb", "lb"},
+		{"process_name lb\n vrrp_process_name lb_vrrp", "lb_vrrp"},
+		{"checker_process_name chk", ""},
+	}
+	for _, tt := range tests {
+		tr := translate(t, "global_defs {\n "+tt.global+"\n}\n")
+		if tr.ProcessName != tt.want {
+			t.Errorf("global_defs %q: process name %q, want %q", tt.global, tr.ProcessName, tt.want)
+		}
+	}
+}

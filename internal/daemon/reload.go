@@ -244,6 +244,10 @@ func (d *Daemon) apply(tr *Translation) []string {
 		}
 		note("global_defs log_unknown_vrids %s", state)
 	}
+	if tr.ProcessName != old.ProcessName && tr.ProcessName != "" {
+		setProcessName(d.log, tr.ProcessName)
+		note("global_defs process name %q -> %q", old.ProcessName, tr.ProcessName)
+	}
 	if tr.Umask != old.Umask {
 		setUmask(d.log, tr.Umask)
 		note("global_defs umask %03o -> %03o", old.Umask, tr.Umask)

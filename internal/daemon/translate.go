@@ -107,6 +107,9 @@ type Translation struct {
 	RxBufs RxBufsPolicy
 	// Umask is global_defs umask (default 022, keepalived's).
 	Umask int
+	// ProcessName is the name lbd gives itself (processName); empty:
+	// unchanged.
+	ProcessName string
 }
 
 // Translate turns a loaded configuration and its diagnostics into plans.
@@ -123,6 +126,7 @@ func Translate(cfg *config.Config, diags config.Diagnostics) Translation {
 	tr.LogUnknownVRIDs = cfg.Global.LogUnknownVRIDs
 	tr.RxBufs = newRxBufsPolicy(cfg)
 	tr.Umask = int(cfg.Global.Umask)
+	tr.ProcessName = processName(cfg)
 	for _, d := range diags.Warnings() {
 		tr.Warnings = append(tr.Warnings, d.String())
 	}

@@ -180,6 +180,7 @@ var (
 		"vrrp_check_unicast_src", "vrrp_skip_check_adv_addr",
 		"vrrp_rt_priority", "vrrp_rlimit_rttime", "vrrp_startup_delay", "log_unknown_vrids",
 		"vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier", "umask",
+		"process_names", "process_name", "vrrp_process_name",
 		"lbd_vrrp_allowed_senders", // lbd's own
 		"include_check",            // applied while reading the files
 		"notification_email", "notification_email_from", "smtp_server", "smtp_helo_name",

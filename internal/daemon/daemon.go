@@ -232,6 +232,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	d.rules = netutil.NewRuleManager(d.host, log)
 	d.vmacs = netutil.NewVMACManager(d.host, log)
 	d.promo = netutil.NewPromoteSecondaries(d.host, log)
+	defer d.promo.ReleaseAll() // when lbd cannot start (the stop path restores it in order)
 	d.state = newVIPState(d.opts.RunDir, log)
 	d.state.cleanupLeftovers(d.host, d.vips)
 

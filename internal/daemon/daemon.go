@@ -47,6 +47,10 @@
 // XDP/TC program passes such adverts to the kernel, so the raw sockets,
 // open on every tier, see them too.
 //
+// keywords.go: promote_secondaries, unicast_fault_no_peer (the plan's
+// Fault), vrrp_rx_bufs_policy / kernel_rx_buf_size, umask and the
+// process names.
+//
 // Datapath (datapath.go): per interface carrying VRRP, the VRRP program
 // at the --datapath tier (auto: XDP native, XDP generic, TC, else raw
 // sockets alone), pinned under --bpffs so that a restart adopts it.
@@ -131,6 +135,7 @@ type Daemon struct {
 	routes *netutil.RouteManager
 	rules  *netutil.RuleManager
 	vmacs  *netutil.VMACManager
+	promo  *netutil.PromoteSecondaries
 	state  *vipState
 	rt     *vrrp.Runtime
 	track  *tracking
@@ -158,6 +163,11 @@ type running struct {
 	sock  *socket // nil when it runs in FAULT for want of one
 	addrs *addresses
 	vmac  string // its VMAC's name, if it made one
+	// vipIf is the interface its VIPs go on (its VMAC or its
+	// interface); promoted says it holds promote_secondaries there.
+	vipIf    string
+	promoted bool
+	mtu      int // its interface's, at start (vrrp_rx_bufs_policy MTU)
 }
 
 // Run runs lbd until ctx is cancelled, then stops gracefully. It returns
@@ -201,6 +211,8 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 		d.refused = append(d.refused, RefusedInstance{Name: r.Name, Pos: r.Pos.String(), Errors: r.Errors})
 	}
 
+	setUmask(log, tr.Umask)
+	setProcessName(log, tr.ProcessName)
 	if err := os.MkdirAll(d.opts.RunDir, 0o755); err != nil {
 		return fmt.Errorf("run dir: %w", err)
 	}
@@ -219,6 +231,8 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	d.routes = netutil.NewRouteManager(d.host, log)
 	d.rules = netutil.NewRuleManager(d.host, log)
 	d.vmacs = netutil.NewVMACManager(d.host, log)
+	d.promo = netutil.NewPromoteSecondaries(d.host, log)
+	defer d.promo.ReleaseAll() // when lbd cannot start (the stop path restores it in order)
 	d.state = newVIPState(d.opts.RunDir, log)
 	d.state.cleanupLeftovers(d.host, d.vips)
 
@@ -325,6 +339,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 			d.refused = append(d.refused, RefusedInstance{Name: p.Name, Pos: p.Pos.String(), Errors: []string{err.Error()}})
 		}
 	}
+	d.sizeRecvBuffers(tr.RxBufs)
 	if err := d.socks.listenNew(d.rt); err != nil {
 		d.socks.closeAll()
 		return err
@@ -399,7 +414,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	d.events.close(sctx)
 	// The instances removed their VIPs and virtual routes; whatever is
 	// left of ours (an instance that did not stop in time) goes now.
-	for _, f := range []func() error{d.static.removeAll, d.routes.RemoveAll, d.rules.RemoveAll, d.vips.RemoveAll, d.vmacs.RemoveAll} {
+	for _, f := range []func() error{d.static.removeAll, d.routes.RemoveAll, d.rules.RemoveAll, d.vips.RemoveAll, d.vmacs.RemoveAll, d.promo.ReleaseAll} {
 		if rerr := f(); rerr != nil {
 			log.Error("cleanup", "error", rerr)
 			err = errors.Join(err, rerr)
@@ -461,6 +476,13 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 		}
 	default:
 		spec.Interface = link.Name
+		r.vipIf = cmpOr(r.vmac, link.Name)
+		r.mtu = link.MTU
+		d.setPromote(r, p.PromoteSecondaries)
+		if p.Fault != "" {
+			spec.Fault = p.Fault
+			break
+		}
 		sk, err := d.socks.get(link.Name, link.Index, p, src)
 		if err != nil {
 			spec.Fault = err.Error()

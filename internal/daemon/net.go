@@ -62,6 +62,7 @@ type socket struct {
 	ifname   string
 	conn     *conn
 	listened bool
+	rcvbuf   int // SO_RCVBUF set (vrrp_rx_bufs_policy); 0: the default
 }
 
 // portKey is an interface and family: the runtime's receive port.

@@ -76,6 +76,9 @@ func classify(old, new *Plan) (reloadKind, string) {
 	if why := vrrp.RestartReason(old.Config, new.Config); why != "" {
 		return restart, why
 	}
+	if old.Fault != new.Fault {
+		return restart, "unicast_fault_no_peer changed"
+	}
 	if old.Group != new.Group {
 		return restart, "multicast group changed"
 	}
@@ -241,6 +244,14 @@ func (d *Daemon) apply(tr *Translation) []string {
 		}
 		note("global_defs log_unknown_vrids %s", state)
 	}
+	if tr.ProcessName != old.ProcessName && tr.ProcessName != "" {
+		setProcessName(d.log, tr.ProcessName)
+		note("global_defs process name %q -> %q", old.ProcessName, tr.ProcessName)
+	}
+	if tr.Umask != old.Umask {
+		setUmask(d.log, tr.Umask)
+		note("global_defs umask %03o -> %03o", old.Umask, tr.Umask)
+	}
 	if tr.StartupDelay != old.StartupDelay {
 		// keepalived sets its delayed start only at process start.
 		note("global_defs vrrp_startup_delay %v -> %v: applies when lbd next starts", old.StartupDelay, tr.StartupDelay)
@@ -260,6 +271,9 @@ func (d *Daemon) apply(tr *Translation) []string {
 		r := d.insts[name]
 		delete(d.insts, name)
 		d.mu.Unlock()
+		if r != nil {
+			d.setPromote(r, false)
+		}
 		if r != nil && r.vmac != "" {
 			d.anns.drop(r.vmac)
 			if _, err := d.vmacs.Remove(r.vmac); err != nil {
@@ -321,6 +335,7 @@ func (d *Daemon) apply(tr *Translation) []string {
 			continue
 		}
 		d.track.updateLocked(p)
+		d.setPromote(r, p.PromoteSecondaries)
 		oldT := d.events.target(false, name)
 		vr := newVRoutes(d, p)
 		if oldT != nil {
@@ -348,6 +363,7 @@ func (d *Daemon) apply(tr *Translation) []string {
 			note("vrrp_instance %s added", name)
 		}
 	}
+	d.sizeRecvBuffers(tr.RxBufs)
 	if err := d.socks.listenNew(d.rt); err != nil {
 		d.log.Error("reload: vrrp sockets", "error", err)
 	}

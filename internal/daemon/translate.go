@@ -41,6 +41,16 @@ type Plan struct {
 	// VMAC is use_vmac's interface: created at start on the instance's
 	// interface, carrying the VIPs that have no dev; nil without.
 	VMAC *VMACPlan
+	// PromoteSecondaries is promote_secondaries: the instance holds
+	// net.ipv4.conf.IFACE.promote_secondaries=1 on its interface (the
+	// one its VIPs go on) while it runs.
+	PromoteSecondaries bool
+	// KernelRxBufSize is kernel_rx_buf_size: its share of its socket's
+	// receive buffer, overriding global_defs vrrp_rx_bufs_policy.
+	KernelRxBufSize int
+	// Fault, when set, runs the instance in FAULT with this detail and
+	// no socket: unicast_fault_no_peer without any unicast_peer.
+	Fault string
 	// NotApplied lists configured features that lbd run does not apply
 	// yet, for one warning at startup.
 	NotApplied []string
@@ -92,6 +102,14 @@ type Translation struct {
 	// LogUnknownVRIDs is global_defs log_unknown_vrids
 	// (vrrp.RuntimeOptions.LogUnknownVRIDs).
 	LogUnknownVRIDs bool
+	// RxBufs is global_defs vrrp_rx_bufs_policy and
+	// vrrp_rx_bufs_multiplier.
+	RxBufs RxBufsPolicy
+	// Umask is global_defs umask (default 022, keepalived's).
+	Umask int
+	// ProcessName is the name lbd gives itself (processName); empty:
+	// unchanged.
+	ProcessName string
 }
 
 // Translate turns a loaded configuration and its diagnostics into plans.
@@ -106,6 +124,9 @@ func Translate(cfg *config.Config, diags config.Diagnostics) Translation {
 	tr.GARP = newGARPPolicy(cfg)
 	tr.StartupDelay = cfg.Global.VRRPStartupDelay
 	tr.LogUnknownVRIDs = cfg.Global.LogUnknownVRIDs
+	tr.RxBufs = newRxBufsPolicy(cfg)
+	tr.Umask = int(cfg.Global.Umask)
+	tr.ProcessName = processName(cfg)
 	for _, d := range diags.Warnings() {
 		tr.Warnings = append(tr.Warnings, d.String())
 	}
@@ -228,7 +249,8 @@ func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPoli
 		c.ChecksumCompat = vrrp.ChecksumStrict
 	}
 
-	p := Plan{Name: v.Name, Pos: v.Pos, TrackPrimary: !v.DontTrackPrimary}
+	p := Plan{Name: v.Name, Pos: v.Pos, TrackPrimary: !v.DontTrackPrimary, PromoteSecondaries: v.PromoteSecondaries,
+		KernelRxBufSize: v.KernelRxBufSize}
 	vipDev := v.Interface
 	if v.UseVMAC {
 		vm, err := planVMAC(cfg, v, vmacs)
@@ -280,7 +302,12 @@ func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPoli
 			errs = append(errs, at(pos, "%v", e))
 		}
 	}
-	if len(c.UnicastPeers) == 0 {
+	switch {
+	case len(c.UnicastPeers) == 0 && v.UnicastFaultNoPeer:
+		// keepalived 2.2.7+: no falling back to multicast, FAULT instead
+		// (vrrp_parser.c sets VRRP_FLAG_UNICAST_FAULT_NO_PEERS).
+		p.Fault = "unicast_fault_no_peer: no unicast_peer configured (not falling back to multicast)"
+	case len(c.UnicastPeers) == 0:
 		p.Group = v.McastDstIP
 		if !p.Group.IsValid() {
 			p.Group = vrrp.MulticastGroupIPv4

@@ -418,3 +418,35 @@ vrrp_instance V6 {
 		t.Errorf("bad prefix: %v", diags)
 	}
 }
+
+// unicast_fault_no_peer: without peers, FAULT instead of keepalived's
+// fallback to multicast (which lbd keeps without the keyword); with a
+// peer, unicast as usual. A reload that adds a peer restarts the
+// instance (out of FAULT).
+func TestTranslateUnicastFaultNoPeer(t *testing.T) {
+	inst := func(extra string) string {
+		return "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  unicast_src_ip 192.0.2.1\n" + extra +
+			"  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n"
+	}
+	fallback := onePlan(t, inst(""))
+	if fallback.Fault != "" || fallback.Group != vrrp.MulticastGroupIPv4 {
+		t.Errorf("no peers, no keyword: fault %q, group %v; want multicast to %v", fallback.Fault, fallback.Group, vrrp.MulticastGroupIPv4)
+	}
+	fault := onePlan(t, inst("  unicast_fault_no_peer\n"))
+	if !strings.HasPrefix(fault.Fault, "unicast_fault_no_peer: no unicast_peer") || fault.Group.IsValid() {
+		t.Errorf("no peers, unicast_fault_no_peer: fault %q, group %v; want a fault and no multicast group", fault.Fault, fault.Group)
+	}
+	peer := onePlan(t, inst("  unicast_fault_no_peer\n  unicast_peer {\n    192.0.2.2\n  }\n"))
+	if peer.Fault != "" || peer.Group.IsValid() || len(peer.Config.UnicastPeers) != 1 {
+		t.Errorf("a peer, unicast_fault_no_peer: fault %q, group %v, peers %v; want unicast", peer.Fault, peer.Group, peer.Config.UnicastPeers)
+	}
+	if k, why := classify(&fault, &peer); k != restart {
+		t.Errorf("reload adding a peer: %v (%s), want a restart", k, why)
+	}
+	if k, why := classify(&fault, &fallback); k != restart || why != "unicast_fault_no_peer changed" {
+		t.Errorf("reload dropping the keyword: %v (%s), want a restart", k, why)
+	}
+	if tr := translate(t, inst("  unicast_fault_no_peer\n")); len(tr.Warnings) != 0 {
+		t.Errorf("warnings: %q", tr.Warnings)
+	}
+}

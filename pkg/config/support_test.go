@@ -163,6 +163,7 @@ var (
 		"notify", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify_deleted",
 		"notify_master_rx_lower_pri", "notify_priority_changes", "smtp_alert",
 		"virtual_routes", "virtual_rules", "use_vmac", "vmac_xmit_base",
+		"promote_secondaries", "unicast_fault_no_peer", "kernel_rx_buf_size",
 	}
 	implementedSyncGroup = []string{
 		"group", "global_tracking", "sync_group_tracking_weight",
@@ -182,6 +183,8 @@ var (
 		"vrrp_check_unicast_src", "vrrp_skip_check_adv_addr",
 		"vrrp_rt_priority", "vrrp_rlimit_rttime", "vrrp_startup_delay", "log_unknown_vrids",
 		"vrrp_priority", "vrrp_cpu_affinity", "vrrp_no_swap",
+		"vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier", "umask",
+		"process_names", "process_name", "vrrp_process_name",
 		"lbd_vrrp_allowed_senders", // lbd's own
 		"include_check",            // applied while reading the files
 		"notification_email", "notification_email_from", "smtp_server", "smtp_helo_name",

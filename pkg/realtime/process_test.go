@@ -293,7 +293,9 @@ func childNoCPUs() error {
 		return err
 	}
 	s, err := Apply(Options{CPUs: []int{63, 62}})
-	defer s.Close()
+	if s != nil { // returned with the errors of the settings that failed
+		defer s.Close()
+	}
 	fails := SettingErrors(err)
 	if len(fails) != 1 || fails[0].Keyword != "vrrp_cpu_affinity" ||
 		!strings.Contains(err.Error(), "vrrp_cpu_affinity: none of CPUs 62-63 is online") {
@@ -332,7 +334,9 @@ func childNoSwapFail() error {
 		return err
 	}
 	s, err := Apply(Options{Nice: 3, NoSwap: true})
-	defer s.Close()
+	if s != nil { // returned with the errors of the settings that failed
+		defer s.Close()
+	}
 	fails := SettingErrors(err)
 	if len(fails) != 1 || fails[0].Keyword != "vrrp_no_swap" || !errors.Is(err, unix.ENOMEM) ||
 		!strings.Contains(err.Error(), "RLIMIT_MEMLOCK 65536 bytes") {
@@ -355,7 +359,9 @@ func mustCPUs() string {
 
 func TestApplyBadNice(t *testing.T) {
 	s, err := Apply(Options{Nice: 20})
-	defer s.Close()
+	if s != nil { // returned with the errors of the settings that failed
+		defer s.Close()
+	}
 	fails := SettingErrors(err)
 	if len(fails) != 1 || fails[0].Keyword != "vrrp_priority" || err.Error() != "vrrp_priority: nice 20: want -20..19" {
 		t.Errorf("error %v", err)

@@ -562,7 +562,7 @@ func (d *Daemon) announceTargets(p *Plan, garp GARPPolicy) []vrrp.AnnounceTarget
 			continue
 		}
 		domain, iv := garp.Domain(pv.Dev, pv.VIP.Prefix.Addr())
-		out = append(out, vrrp.AnnounceTarget{Addr: pv.VIP.Prefix.Addr(), Announcer: a, Domain: domain, Interval: iv})
+		out = append(out, vrrp.AnnounceTarget{Addr: pv.VIP.Prefix.Addr(), Announcer: a, Domain: domain, Interval: iv, ExtraIf: pv.ExtraIf})
 	}
 	return out
 }

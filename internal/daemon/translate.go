@@ -63,6 +63,9 @@ type PlannedVIP struct {
 	Addr     netutil.Address // IfIndex unset: looked up when added
 	Excluded bool
 	Pos      config.Pos
+	// ExtraIf: announced every garp_extra_if while MASTER (see
+	// markExtraIf).
+	ExtraIf bool
 }
 
 // Refusal is a vrrp_instance that does not run, with its errors as
@@ -157,11 +160,56 @@ func Translate(cfg *config.Config, diags config.Diagnostics) Translation {
 		}
 		tr.Plans = append(tr.Plans, p)
 	}
+	markExtraIf(cfg, tr.Plans)
 	translateScripts(cfg, &tr)
 	translateTracking(cfg, &tr)
 	translateNotify(cfg, &tr)
 	translateRoutes(cfg, &tr)
 	return tr
+}
+
+// markExtraIf picks the VIPs that garp_extra_if announces, as keepalived's
+// vrrp_send_vmac_update (vrrp.c) does: VIPs then excluded VIPs, the first
+// address of each interface, skipping the instance's own interface (its
+// VMAC with use_vmac, unless vmac_xmit_base sends the adverts on the base
+// interface) and, without "all", every interface that is not a VMAC of
+// one of the instances.
+func markExtraIf(cfg *config.Config, plans []Plan) {
+	vmacs := map[string]bool{}
+	for _, p := range plans {
+		if p.VMAC != nil {
+			vmacs[p.VMAC.Name] = true
+		}
+	}
+	all := map[string]bool{}
+	for _, v := range cfg.Instances {
+		all[v.Name] = v.GARPExtraIf.All
+	}
+	for i := range plans {
+		p := &plans[i]
+		if p.Config.GARP.ExtraIf <= 0 {
+			continue
+		}
+		// keepalived's vrrp->ifp: the VMAC with use_vmac, which sends no
+		// adverts with vmac_xmit_base (the base interface then counts as
+		// another interface).
+		own := p.Config.Interface
+		if p.VMAC != nil {
+			own = p.VMAC.Name
+			if p.VMAC.XmitBase {
+				own = ""
+			}
+		}
+		done := map[string]bool{}
+		for j := range p.VIPs {
+			pv := &p.VIPs[j]
+			if pv.Dev == own || done[pv.Dev] || (!all[p.Name] && !vmacs[pv.Dev]) {
+				continue
+			}
+			done[pv.Dev] = true
+			pv.ExtraIf = true
+		}
+	}
 }
 
 // instanceOf finds the vrrp_instance a diagnostic is about: pkg/config
@@ -235,6 +283,7 @@ func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPoli
 		LowerPrioRepeat:     v.GARPLowerPrioRepeat,
 		MasterRefresh:       v.GARPMasterRefresh,
 		MasterRefreshRepeat: v.GARPMasterRefreshRepeat,
+		ExtraIf:             v.GARPExtraIf.Interval,
 		Interval:            arpIv,
 		NAInterval:          naIv,
 	}

@@ -42,9 +42,8 @@ var Unimplemented = map[string]string{
 	"virtual_server.*":         "virtual services (pkg/lvs)",
 
 	// vrrp_instance: what lbd run does not apply yet.
-	"vrrp_instance.track_src_ip":  "source address tracking",
-	"vrrp_instance.no_accept":     "no_accept firewall rules (traffic to the VIPs is accepted)",
-	"vrrp_instance.garp_extra_if": "gratuitous ARPs on extra interfaces",
+	"vrrp_instance.track_src_ip": "source address tracking",
+	"vrrp_instance.no_accept":    "no_accept firewall rules (traffic to the VIPs is accepted)",
 
 	// Features beyond the core of their area.
 	"vrrp_instance.use_vmac_addr":                           "use_vmac_addr",
@@ -110,7 +109,6 @@ var Unimplemented = map[string]string{
 	"global_defs.random_seed":                               "random seed",
 	"global_defs.dynamic_interfaces":                        "dynamic interfaces",
 	"global_defs.disable_local_igmp":                        "IGMP settings",
-	"global_defs.vrrp_garp_extra_if":                        "gratuitous ARPs on extra interfaces",
 	"global_defs.vrrp_netlink_cmd_rcv_bufs":                 "netlink buffer sizing",
 	"global_defs.vrrp_netlink_cmd_rcv_bufs_force":           "netlink buffer sizing",
 	"global_defs.vrrp_netlink_monitor_rcv_bufs":             "netlink buffer sizing",

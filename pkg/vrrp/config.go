@@ -104,6 +104,12 @@ type GARP struct {
 	MasterRefreshRepeat int           // garp_master_refresh_repeat (default 1)
 	Interval            time.Duration // garp_interval: pacing of ARP messages on an interface (default 0)
 	NAInterval          time.Duration // gna_interval: pacing of NA messages on an interface (default 0)
+	// ExtraIf is garp_extra_if (global vrrp_garp_extra_if): while MASTER,
+	// one round over the AnnounceTargets marked ExtraIf (one address per
+	// interface other than the instance's) at the first advert at least
+	// this long after the last round; 0 = off (default). keepalived:
+	// vrrp.c vrrp_state_master_tx and vrrp_send_vmac_update.
+	ExtraIf time.Duration
 }
 
 // Config is one vrrp_instance, as pkg/vrrp needs it. The daemon translates
@@ -414,7 +420,7 @@ func (c *Config) validateNormalized() error {
 		bad("down_timer_adverts", "%d not in 1..100", c.DownTimerAdverts)
 	}
 	g := c.GARP
-	if g.MasterDelay < 0 || g.LowerPrioDelay < 0 || g.MasterRefresh < 0 || g.Interval < 0 || g.NAInterval < 0 {
+	if g.MasterDelay < 0 || g.LowerPrioDelay < 0 || g.MasterRefresh < 0 || g.ExtraIf < 0 || g.Interval < 0 || g.NAInterval < 0 {
 		bad("garp_master_delay", "GARP delays and intervals must not be negative")
 	}
 	if g.MasterRepeat < 0 || g.LowerPrioRepeat < 0 || g.MasterRefreshRepeat < 0 {

@@ -66,7 +66,8 @@
 //     an error. With Accept off and priority below 255, also the firewall
 //     rules that drop traffic to the VIPs.
 //   - ActionGratuitous: Repeat GARPs (IPv4) or unsolicited NAs (IPv6) per
-//     VIP, paced by GARP.Interval / GARP.NAInterval per interface.
+//     VIP, paced by GARP.Interval / GARP.NAInterval per interface (with
+//     ExtraIf: one per AnnounceTarget marked ExtraIf).
 //   - ActionStateChange: one Info log line (keys instance, vrid, from, to,
 //     reason = Cause.String()), notify scripts, the state gauge
 //     (State.Metric).

@@ -25,7 +25,8 @@ const (
 	ActionRemoveVIPs
 	// ActionGratuitous: for every VIP and excluded VIP, Repeat gratuitous ARPs
 	// (IPv4) or unsolicited neighbour advertisements (IPv6), paced by
-	// GARP.Interval / GARP.NAInterval.
+	// GARP.Interval / GARP.NAInterval. With ExtraIf, one message for each
+	// AnnounceTarget marked ExtraIf only (garp_extra_if).
 	ActionGratuitous
 	// ActionStateChange: the state changed From -> To because of Cause
 	// (Detail: the fault's text for CauseFault). Log it, run notify
@@ -64,6 +65,7 @@ type Action struct {
 	Kind     ActionKind
 	Priority uint8 // ActionSendAdvert
 	Repeat   int   // ActionGratuitous
+	ExtraIf  bool  // ActionGratuitous: the garp_extra_if targets only
 	From, To State // ActionStateChange
 	Cause    Cause // ActionStateChange
 	Detail   string
@@ -84,7 +86,11 @@ func (a Action) String() string {
 	case ActionSendAdvert:
 		fmt.Fprintf(&b, "(prio=%d)", a.Priority)
 	case ActionGratuitous:
-		fmt.Fprintf(&b, "(repeat=%d)", a.Repeat)
+		fmt.Fprintf(&b, "(repeat=%d", a.Repeat)
+		if a.ExtraIf {
+			b.WriteString(" extra_if")
+		}
+		b.WriteString(")")
 	case ActionStateChange:
 		fmt.Fprintf(&b, "(%v->%v %v", a.From, a.To, a.Cause)
 		if a.Detail != "" {
@@ -194,6 +200,7 @@ type Instance struct {
 	garpAt      time.Time // MASTER: delayed GARP burst (garp_master_delay)
 	lowerGarpAt time.Time // MASTER: delayed burst after a lower priority advert
 	refreshAt   time.Time // MASTER: next GARP refresh (garp_master_refresh)
+	extraAt     time.Time // MASTER: next round on other interfaces (garp_extra_if)
 	preemptAt   time.Time // BACKUP: preempt_delay running until then
 
 	downCause Cause // the cause if the master-down timer fires now
@@ -376,7 +383,7 @@ func (in *Instance) transition(now time.Time, acts []Action, to State, cause Cau
 }
 
 func (in *Instance) clearMasterTimers() {
-	in.adverAt, in.garpAt, in.lowerGarpAt, in.refreshAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	in.adverAt, in.garpAt, in.lowerGarpAt, in.refreshAt, in.extraAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 }
 
 // armDown starts the master-down timer of length d.
@@ -446,6 +453,9 @@ func (in *Instance) becomeMaster(now time.Time, acts []Action, cause Cause) []Ac
 	}
 	if g.MasterRefresh > 0 {
 		in.refreshAt = now.Add(g.MasterRefresh)
+	}
+	if g.ExtraIf > 0 {
+		in.extraAt = now.Add(g.ExtraIf)
 	}
 	in.adverAt = now.Add(in.cfg.AdvertInterval)
 	return in.transition(now, acts, StateMaster, cause, "", netip.Addr{})
@@ -528,6 +538,12 @@ func (in *Instance) Tick(now time.Time) []Action {
 					acts = append(acts, Action{Kind: ActionGratuitous, Repeat: g.MasterRefreshRepeat})
 				}
 				in.refreshAt = now.Add(g.MasterRefresh)
+			}
+			// keepalived checks vmac_garp_timer right after the refresh,
+			// at each advert (vrrp.c vrrp_state_master_tx).
+			if g.ExtraIf > 0 && now.After(in.extraAt) {
+				acts = append(acts, Action{Kind: ActionGratuitous, Repeat: 1, ExtraIf: true})
+				in.extraAt = now.Add(g.ExtraIf)
 			}
 			in.adverAt = now.Add(in.cfg.AdvertInterval)
 		}

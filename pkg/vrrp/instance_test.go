@@ -362,6 +362,37 @@ func TestMasterTimers(t *testing.T) {
 	})
 }
 
+// garp_extra_if: a round on the other interfaces rides on the first advert
+// more than ExtraIf after the transition or the last round, after the
+// refresh (keepalived vrrp_state_master_tx); it stops with MASTER.
+func TestMasterExtraIf(t *testing.T) {
+	in, m := mastered(t, func(c *Config) {
+		c.GARP.MasterDelay = 0
+		c.GARP.MasterRefresh = 2500 * ms
+		c.GARP.ExtraIf = 2 * sec
+	}, Options{})
+	wantActs(t, in.Tick(m.Add(sec)), "send_advert(prio=100)")
+	wantActs(t, in.Tick(m.Add(2*sec)), "send_advert(prio=100)") // not after 2s yet
+	wantActs(t, in.Tick(m.Add(3*sec)), "send_advert(prio=100)", "gratuitous(repeat=1)", "gratuitous(repeat=1 extra_if)")
+	wantActs(t, in.Tick(m.Add(4*sec)), "send_advert(prio=100)")
+	wantActs(t, in.Tick(m.Add(5*sec)), "send_advert(prio=100)")
+	wantActs(t, in.Tick(m.Add(6*sec)), "send_advert(prio=100)", "gratuitous(repeat=1)", "gratuitous(repeat=1 extra_if)")
+	in.Tick(m.Add(6*sec + 100*ms))
+	acts := in.HandleAdvert(m.Add(6*sec+200*ms), addrB, adv(in, 200, 0))
+	if in.State() != StateBackup {
+		t.Fatalf("%v after a higher priority advert (%v)", in.State(), acts)
+	}
+	// Until the master-down timer would take over again.
+	for now := m.Add(6*sec + 300*ms); in.State() == StateBackup; now = now.Add(100 * ms) {
+		acts := in.Tick(now)
+		for _, a := range acts {
+			if a.Kind == ActionGratuitous && in.State() == StateBackup {
+				t.Fatalf("%v as BACKUP", a)
+			}
+		}
+	}
+}
+
 // RFC 6.4.3: ADVERTISEMENT received, the cases of the master.
 func TestMasterReceives(t *testing.T) {
 	addrA6 := netip.MustParseAddr("2001:db8::a")

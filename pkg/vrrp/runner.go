@@ -349,7 +349,7 @@ func (r *runner) faultList() []string {
 // do").
 func (r *runner) do(now time.Time, acts []Action) {
 	var vipErr error
-	garps := 0
+	garps, extras := 0, 0
 	var changes []Action // told after the announcements are queued
 	for _, a := range acts {
 		switch a.Kind {
@@ -365,7 +365,11 @@ func (r *runner) do(now time.Time, acts []Action) {
 			// Queued once the batch is done: the transition to MASTER
 			// comes last in it, and the messages belong to the
 			// mastership it starts.
-			garps += a.Repeat
+			if a.ExtraIf {
+				extras += a.Repeat
+			} else {
+				garps += a.Repeat
+			}
 		case ActionStateChange:
 			r.enterState(a)
 			changes = append(changes, a)
@@ -377,8 +381,9 @@ func (r *runner) do(now time.Time, acts []Action) {
 			r.log.Error("another router claims to own the addresses (priority 255): configuration error; lowering the local priority to 254", "peer", a.Peer)
 		}
 	}
-	if vipErr == nil && garps > 0 && r.in.State() == StateMaster {
-		r.announce(garps)
+	if vipErr == nil && r.in.State() == StateMaster {
+		r.announce(garps, false)
+		r.announce(extras, true)
 	}
 	// The log line and the event (routes, notify scripts, FIFO, mail)
 	// come after the gratuitous ARPs are on their way, as in keepalived's
@@ -467,16 +472,20 @@ func (r *runner) removeVIPs(only []VIP) {
 	}
 }
 
-// announce queues repeat rounds of every target, in keepalived's order
-// (vrrp_send_link_update: each round announces every VIP, then every
-// excluded VIP), to the pacers; it never blocks.
-func (r *runner) announce(repeat int) {
+// announce queues repeat rounds of every target (with extraIf, of the
+// targets marked ExtraIf), in keepalived's order (vrrp_send_link_update:
+// each round announces every VIP, then every excluded VIP), to the
+// pacers; it never blocks.
+func (r *runner) announce(repeat int, extraIf bool) {
 	if len(r.spec.Announce) == 0 || repeat <= 0 {
 		return
 	}
 	epoch := r.epoch.Load()
 	for j := 0; j < repeat; j++ {
 		for i := range r.spec.Announce {
+			if extraIf && !r.spec.Announce[i].ExtraIf {
+				continue
+			}
 			r.pacers[i].enqueue(garpMsg{r: r, t: &r.spec.Announce[i], epoch: epoch})
 		}
 	}

@@ -60,6 +60,10 @@ type AnnounceTarget struct {
 	// Interval is garp_interval (IPv4) or gna_interval (IPv6) of the
 	// domain: the least time between two messages; 0 sends at once.
 	Interval time.Duration
+	// ExtraIf marks the target announced every GARP.ExtraIf while MASTER
+	// (garp_extra_if): the first address of each interface, other than
+	// the instance's, that keepalived's vrrp_send_vmac_update picks.
+	ExtraIf bool
 }
 
 // Offload is a datapath ahead of an instance's socket that validates,

@@ -728,3 +728,51 @@ func TestRuntimeGARPRefresh(t *testing.T) {
 		}
 	})
 }
+
+// garp_extra_if: the targets marked ExtraIf get one message per round; the
+// others only the usual bursts.
+func TestRuntimeGARPExtraIf(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &fakeWire{}
+		extra := &fakeAnnouncer{}
+		a := newNode(t, w, addrA, nodeOpts{
+			cfg: func(c *Config) {
+				c.VIPs = []VIP{vip("192.0.2.100/24"), vip("198.51.100.1/24"), vip("198.51.100.2/24")}
+				c.GARP.MasterRepeat = 1
+				c.GARP.MasterDelay = 0
+				c.GARP.ExtraIf = 3 * time.Second
+			},
+			spec: func(s *InstanceSpec) {
+				// The second and third VIPs are on eth1; the first of
+				// them is its extra_if target.
+				for i := 1; i < 3; i++ {
+					s.Announce[i].Announcer, s.Announce[i].Domain = extra, "eth1"
+				}
+				s.Announce[1].ExtraIf = true
+			},
+		})
+		a.rt.Start()
+		defer a.stop(t)
+		for a.status(t, "VI_1").State != StateMaster {
+			time.Sleep(10 * time.Millisecond)
+		}
+		became := a.status(t, "VI_1").LastTransition
+		time.Sleep(10*time.Second - time.Millisecond)
+		synctest.Wait()
+		type sent struct {
+			at time.Duration
+			ip string
+		}
+		var got []sent
+		for _, x := range extra.list() {
+			got = append(got, sent{x.at.Sub(became), x.ip.String()})
+		}
+		want := []sent{{0, "198.51.100.1"}, {0, "198.51.100.2"}, {4 * time.Second, "198.51.100.1"}, {8 * time.Second, "198.51.100.1"}}
+		if !slices.Equal(got, want) {
+			t.Errorf("eth1 announcements %v, want %v", got, want)
+		}
+		if n := len(a.ann.list()); n != 1 {
+			t.Errorf("%d announcements on eth0, want 1 (the burst at the transition)", n)
+		}
+	})
+}

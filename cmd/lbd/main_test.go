@@ -33,7 +33,7 @@ vrrp_instance VI_1 {
   virtual_router_id 51
 @node1  priority 150
 @^node1 priority 50
-  track_src_ip
+  debug 1
   virtual_ipaddress {
     192.168.200.16/24
   }
@@ -49,8 +49,8 @@ func TestCheckValid(t *testing.T) {
 	if !strings.Contains(out, p+": valid: 1 vrrp instance, 0 virtual servers,") {
 		t.Errorf("stdout = %q", out)
 	}
-	if !strings.Contains(errs, p+":9: warning: vrrp_instance.track_src_ip is parsed but not implemented yet (source address tracking)") {
-		t.Errorf("stderr lacks the track_src_ip warning:\n%s", errs)
+	if !strings.Contains(errs, p+":9: warning: vrrp_instance.debug is parsed but not implemented yet (debug levels (not implemented by keepalived either))") {
+		t.Errorf("stderr lacks the debug warning:\n%s", errs)
 	}
 }
 

@@ -41,6 +41,7 @@ type tracking struct {
 	scripts map[string]*scriptRun
 	files   *fileTrackers
 	procs   *procTrackers
+	srcs    *srcTrackers
 	insts   map[string]*instTrack
 	scratch []track.Status
 	// startupUntil: global_defs vrrp_startup_delay runs until then, and
@@ -63,6 +64,12 @@ type scriptRun struct {
 type fileTrackers struct {
 	defs   map[string]FileDef
 	t      *track.FileTracker
+	cancel context.CancelFunc
+}
+
+type srcTrackers struct {
+	keys   []srcKey
+	t      *srcAddrTracker
 	cancel context.CancelFunc
 }
 
@@ -141,6 +148,7 @@ type trackerSet struct {
 	scripts map[string]ScriptDef
 	files   map[string]FileDef
 	procs   map[string]track.ProcessSpec
+	srcs    []srcKey // track_src_ip
 }
 
 // wanted computes the trackers that the instances' tracking needs: only
@@ -149,9 +157,14 @@ type trackerSet struct {
 func wanted(tr *Translation) trackerSet {
 	ts := trackerSet{scripts: map[string]ScriptDef{}, files: map[string]FileDef{}, procs: map[string]track.ProcessSpec{}}
 	ifs := map[string]bool{}
+	srcs := map[srcKey]bool{}
 	for _, p := range tr.Plans {
 		if p.Tracking.Primary != "" {
 			ifs[p.Tracking.Primary] = true
+		}
+		if k := p.Tracking.Src; k.Addr.IsValid() && !srcs[k] {
+			srcs[k] = true
+			ts.srcs = append(ts.srcs, k)
 		}
 		for _, r := range p.Tracking.Refs {
 			switch r.Kind {
@@ -170,6 +183,7 @@ func wanted(tr *Translation) trackerSet {
 		ts.ifaces = append(ts.ifaces, n)
 	}
 	sort.Strings(ts.ifaces)
+	slices.SortFunc(ts.srcs, func(a, b srcKey) int { return strings.Compare(a.String(), b.String()) })
 	return ts
 }
 
@@ -302,6 +316,30 @@ func (t *tracking) setTrackersLocked(ctx context.Context, ts trackerSet, reload 
 			changes = append(changes, "vrrp_track_processes rescanned")
 		}
 	}
+	var curSrcs []srcKey
+	if t.srcs != nil {
+		curSrcs = t.srcs.keys
+	}
+	if !slices.Equal(curSrcs, ts.srcs) {
+		var next *srcTrackers
+		if len(ts.srcs) > 0 {
+			st := newSrcAddrTracker(ts.srcs, t.log, func() { t.changed(track.Update{}) })
+			c, cancel := context.WithCancel(ctx)
+			if err := st.Start(c); err != nil {
+				cancel()
+				return nil, nil, err
+			}
+			next = &srcTrackers{keys: ts.srcs, t: st, cancel: cancel}
+		}
+		if old := t.srcs; old != nil {
+			old.cancel()
+			waits = append(waits, old.t.Wait)
+		}
+		t.srcs = next
+		if reload {
+			changes = append(changes, "track_src_ip addresses reread")
+		}
+	}
 	return changes, waits, nil
 }
 
@@ -330,6 +368,12 @@ func (t *tracking) statusOf(r track.Ref) track.Status {
 		}
 	}
 	return s
+}
+
+// srcPresent reports whether a track_src_ip address is on its interface
+// (false before its tracker runs).
+func (t *tracking) srcPresent(k srcKey) bool {
+	return t.srcs != nil && t.srcs.t.Present(k)
 }
 
 // faultSource names the runtime fault source of a reference.
@@ -371,6 +415,12 @@ func (t *tracking) recomputeLocked() {
 				}
 				faults["interface"] = p + " is down"
 			}
+		}
+		if k := it.tracking.Src; k.Addr.IsValid() && !t.srcPresent(k) {
+			if faults == nil {
+				faults = map[string]string{}
+			}
+			faults["track_src_ip"] = k.Addr.String() + " not on " + k.Iface
 		}
 		eff := track.Priority(it.base, sts...)
 		if !it.applied || eff.Total != it.total {
@@ -456,6 +506,10 @@ func (t *tracking) stop() {
 		t.procs.cancel()
 		waits = append(waits, t.procs.t.Wait)
 	}
+	if t.srcs != nil {
+		t.srcs.cancel()
+		waits = append(waits, t.srcs.t.Wait)
+	}
 	t.mu.Unlock()
 	for _, w := range waits {
 		w()
@@ -464,7 +518,7 @@ func (t *tracking) stop() {
 
 // TrackerStatus is one tracked object of an instance, for lbd status.
 type TrackerStatus struct {
-	Kind    string `json:"kind"` // interface, script, file, process
+	Kind    string `json:"kind"` // interface, script, file, process, src_ip
 	Name    string `json:"name"`
 	State   string `json:"state"` // up, down, init; files: their value
 	Value   *int64 `json:"value,omitempty"`
@@ -491,6 +545,13 @@ func (t *tracking) instanceTrackers(name string) []TrackerStatus {
 		ts := TrackerStatus{Kind: "interface", Name: p, State: st.String()}
 		if st != track.StateUp {
 			ts.Effect = "fault"
+		}
+		out = append(out, ts)
+	}
+	if k := it.tracking.Src; k.Addr.IsValid() {
+		ts := TrackerStatus{Kind: "src_ip", Name: k.String(), State: track.StateUp.String()}
+		if !t.srcPresent(k) {
+			ts.State, ts.Effect = track.StateDown.String(), "fault"
 		}
 		out = append(out, ts)
 	}

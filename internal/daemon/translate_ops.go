@@ -27,6 +27,11 @@ type Tracking struct {
 	// Primary is the instance's own interface, tracked unless
 	// dont_track_primary: down means FAULT (fault source "interface").
 	Primary string
+	// Src is track_src_ip: FAULT while the configured source address is
+	// not on its interface (fault source "track_src_ip"); zero Addr
+	// without (keepalived ignores track_src_ip without a configured
+	// source).
+	Src srcKey
 }
 
 // ScriptDef is one vrrp_script that can run (its command checked).
@@ -237,7 +242,24 @@ func translateTracking(cfg *config.Config, tr *Translation) {
 		if p.TrackPrimary {
 			p.Tracking.Primary = p.Config.Interface
 		}
+		p.Tracking.Src = trackSrc(p, v.TrackSrcIP)
 	}
+}
+
+// trackSrc is an instance's track_src_ip, as keepalived's
+// keepalived_netlink.c checks it: the configured source on the
+// configured interface (IPv4; with use_vmac, its base) or on the one the
+// adverts go out of (IPv6: the VMAC, unless vmac_xmit_base).
+func trackSrc(p *Plan, on bool) srcKey {
+	src := p.Config.SourceAddr
+	if !on || !src.IsValid() {
+		return srcKey{}
+	}
+	k := srcKey{Iface: p.Config.Interface, Addr: src}
+	if src.Is6() && p.VMAC != nil && !p.VMAC.XmitBase {
+		k.Iface = p.VMAC.Name
+	}
+	return k
 }
 
 // notifyPlan checks the notify scripts of an instance or group; one that

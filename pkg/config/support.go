@@ -42,8 +42,7 @@ var Unimplemented = map[string]string{
 	"virtual_server.*":         "virtual services (pkg/lvs)",
 
 	// vrrp_instance: what lbd run does not apply yet.
-	"vrrp_instance.track_src_ip": "source address tracking",
-	"vrrp_instance.no_accept":    "no_accept firewall rules (traffic to the VIPs is accepted)",
+	"vrrp_instance.no_accept": "no_accept firewall rules (traffic to the VIPs is accepted)",
 
 	// Features beyond the core of their area.
 	"vrrp_instance.use_vmac_addr":                           "use_vmac_addr",

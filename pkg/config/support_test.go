@@ -164,6 +164,7 @@ var (
 		"notify_master_rx_lower_pri", "notify_priority_changes", "smtp_alert",
 		"virtual_routes", "virtual_rules", "use_vmac", "vmac_xmit_base",
 		"promote_secondaries", "unicast_fault_no_peer", "kernel_rx_buf_size",
+		"track_src_ip",
 	}
 	implementedSyncGroup = []string{
 		"group", "global_tracking", "sync_group_tracking_weight",
@@ -238,15 +239,15 @@ func TestVRRPKeywordsClassified(t *testing.T) {
 // TestUnimplementedWarnings checks the warning: once per key, at its first
 // use, with the count of the others.
 func TestUnimplementedWarnings(t *testing.T) {
-	_, ds := Parse("test.conf", []byte(instance("VI_1", "eth0", 1, "10.0.0.1", "track_src_ip")+instance("VI_2", "eth0", 2, "10.0.0.2", "track_src_ip")), testOpts())
+	_, ds := Parse("test.conf", []byte(instance("VI_1", "eth0", 1, "10.0.0.1", "debug 1")+instance("VI_2", "eth0", 2, "10.0.0.2", "debug 1")), testOpts())
 	var got []string
 	for _, d := range ds {
-		if strings.Contains(d.Msg, "track_src_ip") || strings.Contains(d.Msg, "vrrp_instance.interface") {
+		if strings.Contains(d.Msg, "vrrp_instance.debug") || strings.Contains(d.Msg, "vrrp_instance.interface") {
 			got = append(got, d.String())
 		}
 	}
 	wantDiags(t, got,
-		"test.conf:4: warning: vrrp_instance.track_src_ip is parsed but not implemented yet (source address tracking); 1 more uses",
+		"test.conf:4: warning: vrrp_instance.debug is parsed but not implemented yet (debug levels (not implemented by keepalived either)); 1 more uses",
 	)
 }
 

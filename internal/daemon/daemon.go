@@ -56,7 +56,8 @@
 // sockets alone), pinned under --bpffs so that a restart adopts it.
 // use_vmac: the instance's VMAC (pkg/netutil VMACManager) is made at start
 // and deleted at stop; its VIPs and GARPs are there, its adverts too
-// unless vmac_xmit_base.
+// unless vmac_xmit_base. use_vmac_addr and use_vmac on a VIP: VIP-only
+// VMACs on the VIPs' interfaces, made and deleted with it (vmac_addr.go).
 package daemon
 
 import (
@@ -163,6 +164,8 @@ type running struct {
 	sock  *socket // nil when it runs in FAULT for want of one
 	addrs *addresses
 	vmac  string // its VMAC's name, if it made one
+	// addrVMACs are the VIP-only VMACs it made (use_vmac_addr).
+	addrVMACs []string
 	// vipIf is the interface its VIPs go on (its VMAC or its
 	// interface); promoted says it holds promote_secondaries there.
 	vipIf    string
@@ -467,6 +470,9 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 		if err == nil {
 			r.vmac = p.VMAC.Name
 		}
+	}
+	if err == nil && len(p.AddrVMACs) > 0 {
+		err = d.ensureAddrVMACs(p, r)
 	}
 	switch {
 	case err != nil:

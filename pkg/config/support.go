@@ -47,7 +47,6 @@ var Unimplemented = map[string]string{
 	"vrrp_instance.garp_extra_if": "gratuitous ARPs on extra interfaces",
 
 	// Features beyond the core of their area.
-	"vrrp_instance.use_vmac_addr":                           "use_vmac_addr",
 	"vrrp_instance.use_ipvlan":                              "IPVLAN interfaces",
 	"vrrp_instance.vrf":                                     "VRF",
 	"vrrp_instance.track_bfd":                               "BFD",
@@ -121,7 +120,6 @@ var Unimplemented = map[string]string{
 	"global_defs.lvs_netlink_monitor_rcv_bufs_force":        "netlink buffer sizing",
 	"global_defs.process_monitor_rcv_bufs":                  "netlink buffer sizing",
 	"global_defs.process_monitor_rcv_bufs_force":            "netlink buffer sizing",
-	"global_defs.vmac_addr_prefix":                          "use_vmac_addr",
 	"global_defs.lvs_timeouts":                              "virtual services (pkg/lvs)",
 	"global_defs.lvs_flush":                                 "virtual services (pkg/lvs)",
 	"global_defs.lvs_flush_on_stop":                         "virtual services (pkg/lvs)",

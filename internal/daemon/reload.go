@@ -85,6 +85,9 @@ func classify(old, new *Plan) (reloadKind, string) {
 	if !reflect.DeepEqual(old.VMAC, new.VMAC) {
 		return restart, "use_vmac changed"
 	}
+	if !reflect.DeepEqual(old.IPVLAN, new.IPVLAN) {
+		return restart, "use_ipvlan changed"
+	}
 	if !reflect.DeepEqual(old.AddrVMACs, new.AddrVMACs) {
 		return restart, "use_vmac_addr changed"
 	}

@@ -44,6 +44,8 @@ type Plan struct {
 	// AddrVMACs are the VIP-only VMACs (use_vmac_addr, use_vmac on a
 	// VIP), made and deleted with the instance's.
 	AddrVMACs []AddrVMACPlan
+	// IPVLAN is use_ipvlan's interface; nil without.
+	IPVLAN *IPVLANPlan
 	// PromoteSecondaries is promote_secondaries: the instance holds
 	// net.ipv4.conf.IFACE.promote_secondaries=1 on its interface (the
 	// one its VIPs go on) while it runs.
@@ -264,6 +266,18 @@ func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPoli
 			vipDev = vm.Name // VIPs without dev go on the VMAC
 		}
 	}
+	if v.UseIPVLAN {
+		ip, fault, err := planIPVLAN(cfg, v, vmacs.taken)
+		switch {
+		case v.UseVMAC:
+			errs = append(errs, at(v.Pos, "vrrp_instance %s: use_vmac and use_ipvlan: use one", v.Name))
+		case err != nil:
+			errs = append(errs, at(v.Pos, "vrrp_instance %s: use_ipvlan: %v", v.Name, err))
+		default:
+			p.IPVLAN = ip
+			p.Fault = fault
+		}
+	}
 	place := newVIPPlacement(cfg, v, p.VMAC, vmacs)
 	for _, list := range []struct {
 		entries  []config.IPAddress
@@ -471,7 +485,6 @@ func notApplied(v *config.VRRPInstance) []string {
 		}
 	}
 	add(len(v.TrackBFDs) > 0, "track_bfd")
-	add(v.UseIPVLAN, "use_ipvlan (runs on the base interface)")
 	add(!v.Accept && v.Priority != vrrp.PriorityOwner, "no_accept (no firewall rules are installed)")
 	return out
 }

@@ -189,9 +189,14 @@ func (d *Daemon) ensureAddrVMACs(p *Plan, r *running) error {
 }
 
 // removeVMACs deletes the VMACs an instance made (its own and its
-// VIP-only ones) and closes their announcers.
+// VIP-only ones) and closes their announcers, and its ipvlan.
 func (d *Daemon) removeVMACs(r *running) error {
 	var errs []error
+	if r.ipvlan != "" {
+		if _, err := d.ipvlans.Remove(r.ipvlan); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, name := range append([]string{r.vmac}, r.addrVMACs...) {
 		if name == "" {
 			continue

@@ -47,7 +47,6 @@ var Unimplemented = map[string]string{
 	"vrrp_instance.garp_extra_if": "gratuitous ARPs on extra interfaces",
 
 	// Features beyond the core of their area.
-	"vrrp_instance.use_ipvlan":                              "IPVLAN interfaces",
 	"vrrp_instance.vrf":                                     "VRF",
 	"vrrp_instance.track_bfd":                               "BFD",
 	"vrrp_sync_group.track_bfd":                             "BFD",

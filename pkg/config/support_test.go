@@ -163,7 +163,7 @@ var (
 		"notify", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify_deleted",
 		"notify_master_rx_lower_pri", "notify_priority_changes", "smtp_alert",
 		"virtual_routes", "virtual_rules", "use_vmac", "vmac_xmit_base",
-		"use_vmac_addr",
+		"use_vmac_addr", "use_ipvlan",
 		"promote_secondaries", "unicast_fault_no_peer", "kernel_rx_buf_size",
 	}
 	implementedSyncGroup = []string{

@@ -56,7 +56,9 @@
 // sockets alone), pinned under --bpffs so that a restart adopts it.
 // use_vmac: the instance's VMAC (pkg/netutil VMACManager) is made at start
 // and deleted at stop; its VIPs and GARPs are there, its adverts too
-// unless vmac_xmit_base.
+// unless vmac_xmit_base. use_vmac_addr and use_vmac on a VIP: VIP-only
+// VMACs on the VIPs' interfaces, made and deleted with it (vmac_addr.go).
+// use_ipvlan: an L2 ipvlan carrying the adverts (ipvlan.go).
 package daemon
 
 import (
@@ -147,6 +149,9 @@ type Daemon struct {
 	// trackCtx bounds the trackers' lives.
 	trackCtx context.Context
 
+	// ipvlans makes and deletes use_ipvlan's interfaces.
+	ipvlans *netutil.IPVLANManager
+
 	// reloadMu serializes reloads (SIGHUP, lbd reload).
 	reloadMu sync.Mutex
 	// mu guards what a reload changes and status reads.
@@ -163,6 +168,9 @@ type running struct {
 	sock  *socket // nil when it runs in FAULT for want of one
 	addrs *addresses
 	vmac  string // its VMAC's name, if it made one
+	// addrVMACs are the VIP-only VMACs it made (use_vmac_addr).
+	addrVMACs []string
+	ipvlan    string // its ipvlan's name (use_ipvlan)
 	// vipIf is the interface its VIPs go on (its VMAC or its
 	// interface); promoted says it holds promote_secondaries there.
 	vipIf    string
@@ -231,6 +239,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	d.routes = netutil.NewRouteManager(d.host, log)
 	d.rules = netutil.NewRuleManager(d.host, log)
 	d.vmacs = netutil.NewVMACManager(d.host, log)
+	d.ipvlans = netutil.NewIPVLANManager(d.host, log)
 	d.promo = netutil.NewPromoteSecondaries(d.host, log)
 	defer d.promo.ReleaseAll() // when lbd cannot start (the stop path restores it in order)
 	d.state = newVIPState(d.opts.RunDir, log)
@@ -414,7 +423,7 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	d.events.close(sctx)
 	// The instances removed their VIPs and virtual routes; whatever is
 	// left of ours (an instance that did not stop in time) goes now.
-	for _, f := range []func() error{d.static.removeAll, d.routes.RemoveAll, d.rules.RemoveAll, d.vips.RemoveAll, d.vmacs.RemoveAll, d.promo.ReleaseAll} {
+	for _, f := range []func() error{d.static.removeAll, d.routes.RemoveAll, d.rules.RemoveAll, d.vips.RemoveAll, d.vmacs.RemoveAll, d.ipvlans.RemoveAll, d.promo.ReleaseAll} {
 		if rerr := f(); rerr != nil {
 			log.Error("cleanup", "error", rerr)
 			err = errors.Join(err, rerr)
@@ -468,6 +477,12 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 			r.vmac = p.VMAC.Name
 		}
 	}
+	if err == nil && len(p.AddrVMACs) > 0 {
+		err = d.ensureAddrVMACs(p, r)
+	}
+	if err == nil && p.IPVLAN != nil && p.Fault == "" {
+		link, src, err = d.ensureIPVLAN(p, link, r)
+	}
 	switch {
 	case err != nil:
 		spec.Fault = err.Error()
@@ -476,7 +491,7 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 		}
 	default:
 		spec.Interface = link.Name
-		r.vipIf = cmpOr(r.vmac, link.Name)
+		r.vipIf = cmpOr(r.vmac, cmpOr(r.vipIf, link.Name))
 		r.mtu = link.MTU
 		d.setPromote(r, p.PromoteSecondaries)
 		if p.Fault != "" {

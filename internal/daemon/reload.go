@@ -85,6 +85,12 @@ func classify(old, new *Plan) (reloadKind, string) {
 	if !reflect.DeepEqual(old.VMAC, new.VMAC) {
 		return restart, "use_vmac changed"
 	}
+	if !reflect.DeepEqual(old.IPVLAN, new.IPVLAN) {
+		return restart, "use_ipvlan changed"
+	}
+	if !reflect.DeepEqual(old.AddrVMACs, new.AddrVMACs) {
+		return restart, "use_vmac_addr changed"
+	}
 	if reflect.DeepEqual(planKey(*old), planKey(*new)) {
 		return unchanged, ""
 	}
@@ -274,10 +280,9 @@ func (d *Daemon) apply(tr *Translation) []string {
 		if r != nil {
 			d.setPromote(r, false)
 		}
-		if r != nil && r.vmac != "" {
-			d.anns.drop(r.vmac)
-			if _, err := d.vmacs.Remove(r.vmac); err != nil {
-				d.log.Error("reload: remove vmac", "instance", name, "interface", r.vmac, "error", err)
+		if r != nil {
+			if err := d.removeVMACs(r); err != nil {
+				d.log.Error("reload: remove vmac", "instance", name, "error", err)
 			}
 		}
 		if newPlans[name] == nil {

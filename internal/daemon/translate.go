@@ -41,6 +41,11 @@ type Plan struct {
 	// VMAC is use_vmac's interface: created at start on the instance's
 	// interface, carrying the VIPs that have no dev; nil without.
 	VMAC *VMACPlan
+	// AddrVMACs are the VIP-only VMACs (use_vmac_addr, use_vmac on a
+	// VIP), made and deleted with the instance's.
+	AddrVMACs []AddrVMACPlan
+	// IPVLAN is use_ipvlan's interface; nil without.
+	IPVLAN *IPVLANPlan
 	// PromoteSecondaries is promote_secondaries: the instance holds
 	// net.ipv4.conf.IFACE.promote_secondaries=1 on its interface (the
 	// one its VIPs go on) while it runs.
@@ -145,7 +150,7 @@ func Translate(cfg *config.Config, diags config.Diagnostics) Translation {
 		}
 		tr.Fatal = append(tr.Fatal, d.String())
 	}
-	vmacs := map[string]bool{}
+	vmacs := newVMACNames()
 	for i := range cfg.Instances {
 		v := &cfg.Instances[i]
 		if errs := byInstance[v.Name]; len(errs) > 0 {
@@ -226,7 +231,7 @@ func instanceOf(msg string, names map[string]bool) (string, bool) {
 	return name, true
 }
 
-func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPolicy, vmacs map[string]bool) (Plan, []string, []string) {
+func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPolicy, vmacs *vmacNames) (Plan, []string, []string) {
 	var warns, errs []string
 	at := func(pos config.Pos, format string, args ...any) string {
 		msg := fmt.Sprintf(format, args...)
@@ -302,7 +307,7 @@ func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPoli
 		KernelRxBufSize: v.KernelRxBufSize}
 	vipDev := v.Interface
 	if v.UseVMAC {
-		vm, err := planVMAC(cfg, v, vmacs)
+		vm, err := planVMAC(cfg, v, vmacs.taken)
 		if err != nil {
 			errs = append(errs, at(v.Pos, "vrrp_instance %s: use_vmac: %v", v.Name, err))
 		} else {
@@ -310,13 +315,34 @@ func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPoli
 			vipDev = vm.Name // VIPs without dev go on the VMAC
 		}
 	}
+	if v.UseIPVLAN {
+		ip, fault, err := planIPVLAN(cfg, v, vmacs.taken)
+		switch {
+		case v.UseVMAC:
+			errs = append(errs, at(v.Pos, "vrrp_instance %s: use_vmac and use_ipvlan: use one", v.Name))
+		case err != nil:
+			errs = append(errs, at(v.Pos, "vrrp_instance %s: use_ipvlan: %v", v.Name, err))
+		default:
+			p.IPVLAN = ip
+			p.Fault = fault
+		}
+	}
+	place := newVIPPlacement(cfg, v, p.VMAC, vmacs)
 	for _, list := range []struct {
 		entries  []config.IPAddress
 		excluded bool
 	}{{v.VirtualIPs, false}, {v.ExcludedVirtualIPs, true}} {
 		for _, e := range list.entries {
-			if e.UseVMAC {
-				warns = append(warns, at(e.Pos, "warning: vrrp_instance %s: use_vmac on a single address is not supported by lbd: %s goes on %s", v.Name, e.Prefix, cmpOr(e.Dev, vipDev)))
+			dev, warn, err := place.place(e)
+			if warn != "" {
+				warns = append(warns, at(e.Pos, "warning: vrrp_instance %s: %s", v.Name, warn))
+			}
+			if err != nil {
+				errs = append(errs, at(e.Pos, "vrrp_instance %s: %v", v.Name, err))
+				continue
+			}
+			if dev != "" {
+				e.Dev = dev
 			}
 			pv, err := planVIP(e, vipDev, list.excluded)
 			if err != nil {
@@ -364,6 +390,13 @@ func translateInstance(cfg *config.Config, v *config.VRRPInstance, garp GARPPoli
 				p.Group = vrrp.MulticastGroupIPv6
 			}
 		}
+	}
+	p.AddrVMACs = place.planned
+	if p.VMAC != nil && p.VMAC.KeepIPv6 {
+		// IPv6 stays on for the IPv6 VIPs that are on the VMAC itself.
+		p.VMAC.KeepIPv6 = slices.ContainsFunc(p.VIPs, func(pv PlannedVIP) bool {
+			return pv.Dev == p.VMAC.Name && pv.VIP.Prefix.Addr().Is6()
+		})
 	}
 	p.Config = c
 	p.NotApplied = notApplied(v)
@@ -501,8 +534,6 @@ func notApplied(v *config.VRRPInstance) []string {
 		}
 	}
 	add(len(v.TrackBFDs) > 0, "track_bfd")
-	add(v.UseIPVLAN, "use_ipvlan (runs on the base interface)")
-	add(v.UseVMACAddr, "use_vmac_addr")
 	add(!v.Accept && v.Priority != vrrp.PriorityOwner, "no_accept (no firewall rules are installed)")
 	return out
 }

@@ -45,8 +45,6 @@ var Unimplemented = map[string]string{
 	"vrrp_instance.no_accept": "no_accept firewall rules (traffic to the VIPs is accepted)",
 
 	// Features beyond the core of their area.
-	"vrrp_instance.use_vmac_addr":                           "use_vmac_addr",
-	"vrrp_instance.use_ipvlan":                              "IPVLAN interfaces",
 	"vrrp_instance.vrf":                                     "VRF",
 	"vrrp_instance.track_bfd":                               "BFD",
 	"vrrp_sync_group.track_bfd":                             "BFD",
@@ -118,7 +116,6 @@ var Unimplemented = map[string]string{
 	"global_defs.lvs_netlink_monitor_rcv_bufs_force":        "netlink buffer sizing",
 	"global_defs.process_monitor_rcv_bufs":                  "netlink buffer sizing",
 	"global_defs.process_monitor_rcv_bufs_force":            "netlink buffer sizing",
-	"global_defs.vmac_addr_prefix":                          "use_vmac_addr",
 	"global_defs.lvs_timeouts":                              "virtual services (pkg/lvs)",
 	"global_defs.lvs_flush":                                 "virtual services (pkg/lvs)",
 	"global_defs.lvs_flush_on_stop":                         "virtual services (pkg/lvs)",

@@ -116,7 +116,7 @@ func TestUnimplementedReason(t *testing.T) {
 		ok        bool
 	}{
 		{"vrrp_instance.use_vmac", "", false},
-		{"vrrp_instance.use_vmac_addr", "use_vmac_addr", true},
+		{"vrrp_instance.use_vmac_addr", "", false},
 		{"vrrp_instance.priority", "", false},
 		{"vrrp_instance.authentication.auth_type=AH", "IPsec AH authentication", true},
 		{"vrrp_instance.authentication.auth_type=PASS", "", false},
@@ -163,6 +163,7 @@ var (
 		"notify", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify_deleted",
 		"notify_master_rx_lower_pri", "notify_priority_changes", "smtp_alert",
 		"virtual_routes", "virtual_rules", "use_vmac", "vmac_xmit_base",
+		"use_vmac_addr", "use_ipvlan",
 		"promote_secondaries", "unicast_fault_no_peer", "kernel_rx_buf_size",
 		"track_src_ip",
 	}
@@ -186,6 +187,7 @@ var (
 		"vrrp_priority", "vrrp_cpu_affinity", "vrrp_no_swap",
 		"vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier", "umask",
 		"process_names", "process_name", "vrrp_process_name",
+		"vmac_addr_prefix",
 		"lbd_vrrp_allowed_senders", // lbd's own
 		"include_check",            // applied while reading the files
 		"notification_email", "notification_email_from", "smtp_server", "smtp_helo_name",

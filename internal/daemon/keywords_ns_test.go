@@ -252,7 +252,8 @@ func fileMode(t *testing.T, path string) os.FileMode {
 // TestDaemonUmask: global_defs umask is lbd's file creation mask from
 // before its first file: with 0077 the run directory, pid file and
 // vips.json are private; a reload to IROTH|IWOTH applies at once (the
-// next vips.json, rewritten when a VIP is added, is 0640).
+// next vips.json, rewritten when a VIP is added, is 0640); a start-only
+// setting changed by the same reload is reported as such.
 func TestDaemonUmask(t *testing.T) {
 	k1, _ := oneHostLAN(t)
 	cfg := func(umask string, vips ...string) string {
@@ -276,11 +277,17 @@ func TestDaemonUmask(t *testing.T) {
 		}
 	}
 
-	if err := os.WriteFile(n.ConfigPath, []byte(cfg("IROTH|IWOTH", "192.0.2.100/24", "192.0.2.101/24")), 0o644); err != nil {
+	// The reload also changes vrrp_priority, which applies at start only:
+	// the reload says so.
+	if err := os.WriteFile(n.ConfigPath, []byte(cfg("IROTH|IWOTH\n  vrrp_priority 5", "192.0.2.100/24", "192.0.2.101/24")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out := reload(t, n); !strings.Contains(out, "global_defs umask 077 -> 006") {
+	out := reload(t, n)
+	if !strings.Contains(out, "global_defs umask 077 -> 006") {
 		t.Errorf("lbd reload does not report the umask:\n%s", out)
+	}
+	if !strings.Contains(out, "global_defs vrrp_priority 0 -> 5: applies when lbd next starts") {
+		t.Errorf("lbd reload does not report the start-only vrrp_priority:\n%s", out)
 	}
 	err := netns.Poll(30*time.Second, func() error {
 		b, err := os.ReadFile(vips)

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -257,6 +258,11 @@ func (d *Daemon) apply(tr *Translation) []string {
 	if tr.Umask != old.Umask {
 		setUmask(d.log, tr.Umask)
 		note("global_defs umask %03o -> %03o", old.Umask, tr.Umask)
+	}
+	for _, k := range slices.Sorted(maps.Keys(tr.StartOnly)) {
+		if was, now := old.StartOnly[k], tr.StartOnly[k]; was != now && old.StartOnly != nil {
+			note("global_defs %s %s -> %s: applies when lbd next starts", k, was, now)
+		}
 	}
 	if tr.StartupDelay != old.StartupDelay {
 		// keepalived sets its delayed start only at process start.

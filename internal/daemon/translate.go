@@ -118,6 +118,10 @@ type Translation struct {
 	// ProcessName is the name lbd gives itself (processName); empty:
 	// unchanged.
 	ProcessName string
+	// StartOnly holds the global_defs settings lbd applies once, at
+	// start (pkg/realtime), by keyword, as text: a reload that changes
+	// one says it applies when lbd next starts.
+	StartOnly map[string]string
 }
 
 // Translate turns a loaded configuration and its diagnostics into plans.
@@ -135,6 +139,7 @@ func Translate(cfg *config.Config, diags config.Diagnostics) Translation {
 	tr.RxBufs = newRxBufsPolicy(cfg)
 	tr.Umask = int(cfg.Global.Umask)
 	tr.ProcessName = processName(cfg)
+	tr.StartOnly = startOnly(cfg)
 	for _, d := range diags.Warnings() {
 		tr.Warnings = append(tr.Warnings, d.String())
 	}
@@ -657,4 +662,16 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// startOnly describes the process settings lbd applies at start only.
+func startOnly(cfg *config.Config) map[string]string {
+	g := &cfg.Global
+	return map[string]string{
+		"vrrp_rt_priority":   fmt.Sprint(g.VRRPRTPriority),
+		"vrrp_rlimit_rttime": g.VRRPRlimitRTTime.String(),
+		"vrrp_priority":      fmt.Sprint(g.VRRPPriority),
+		"vrrp_cpu_affinity":  fmt.Sprint(g.VRRPCPUAffinity),
+		"vrrp_no_swap":       fmt.Sprint(g.VRRPNoSwap),
+	}
 }

@@ -63,8 +63,19 @@ vrrp_instance OFF {
     198.51.100.9/24 dev eth1
   }
 }
+vrrp_instance ADDR_VMAC {
+  interface eth0
+  virtual_router_id 56
+  use_vmac
+  use_vmac_addr
+  garp_extra_if 5
+  virtual_ipaddress {
+    192.0.2.6/24
+    198.51.100.6/24 dev eth1
+  }
+}
 `)
-	if len(tr.Plans) != 5 {
+	if len(tr.Plans) != 6 {
 		t.Fatalf("refused %+v fatal %q", tr.Refused, tr.Fatal)
 	}
 	want := map[string]struct {
@@ -76,6 +87,8 @@ vrrp_instance OFF {
 		"OWN_VMAC":  {5 * time.Second, nil},
 		"XMIT_BASE": {5 * time.Second, []string{"192.0.2.5"}},
 		"OFF":       {0, nil},
+		// use_vmac_addr's VMAC on eth1 is a VMAC: announced without all.
+		"ADDR_VMAC": {5 * time.Second, []string{"198.51.100.6"}},
 	}
 	for _, p := range tr.Plans {
 		var got []string

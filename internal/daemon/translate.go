@@ -185,10 +185,18 @@ func Translate(cfg *config.Config, diags config.Diagnostics) Translation {
 // interface) and, without "all", every interface that is not a VMAC of
 // one of the instances.
 func markExtraIf(cfg *config.Config, plans []Plan) {
+	// The interfaces lbd makes: keepalived's "VMAC interfaces" here are
+	// the macvlans and ipvlans it creates.
 	vmacs := map[string]bool{}
 	for _, p := range plans {
 		if p.VMAC != nil {
 			vmacs[p.VMAC.Name] = true
+		}
+		for _, av := range p.AddrVMACs {
+			vmacs[av.Name] = true
+		}
+		if p.IPVLAN != nil {
+			vmacs[p.IPVLAN.Name] = true
 		}
 	}
 	all := map[string]bool{}
@@ -204,6 +212,9 @@ func markExtraIf(cfg *config.Config, plans []Plan) {
 		// adverts with vmac_xmit_base (the base interface then counts as
 		// another interface).
 		own := p.Config.Interface
+		if p.IPVLAN != nil {
+			own = p.IPVLAN.Name
+		}
 		if p.VMAC != nil {
 			own = p.VMAC.Name
 			if p.VMAC.XmitBase {

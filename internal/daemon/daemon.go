@@ -176,6 +176,12 @@ type running struct {
 	vipIf    string
 	promoted bool
 	mtu      int // its interface's, at start (vrrp_rx_bufs_policy MTU)
+	// links are the interfaces its setup depended on, with their
+	// ifindex then (0: missing); ifFP fingerprints their state; and
+	// setupFailed says the setup failed (it runs in FAULT). See dynif.go.
+	links       map[string]int
+	ifFP        map[string]string
+	setupFailed bool
 }
 
 // Run runs lbd until ctx is cancelled, then stops gracefully. It returns
@@ -391,6 +397,10 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 		defer close(trackDone)
 		d.track.run(tctx)
 	}()
+	ifDone, ierr := d.watchInterfaces(tctx)
+	if ierr != nil {
+		log.Error("interfaces that appear later will not be picked up", "error", ierr)
+	}
 	d.static.apply(tr.Static)
 
 	log.Info("lbd running", "pid", os.Getpid(), "config", d.opts.ConfigPath, "run_dir", d.opts.RunDir,
@@ -412,6 +422,9 @@ func (d *Daemon) run(ctx context.Context) (err error) {
 	log.Info("stopping: priority-0 adverts, removing VIPs")
 	stopTracking()
 	<-trackDone
+	if ifDone != nil {
+		<-ifDone
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), d.opts.StopTimeout)
 	defer cancel()
 	if serr := d.rt.Stop(sctx); serr != nil {
@@ -469,6 +482,9 @@ func groupSpecs(tr *Translation) []vrrp.SyncGroupSpec {
 func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 	spec := vrrp.InstanceSpec{Config: p.Config, Group: p.Group, Interface: p.Config.Interface, HoldInit: true}
 	r := &running{plan: *p}
+	// Read before the setup: an interface changing in between shows as
+	// a change, and the instance is set up once more.
+	r.links, r.ifFP = d.ifState(p)
 	link, err := resolveInterface(d.host, p)
 	var src netip.Addr
 	if err == nil && p.VMAC != nil {
@@ -486,6 +502,7 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 	switch {
 	case err != nil:
 		spec.Fault = err.Error()
+		r.setupFailed = true
 		if spec.Interface == "" {
 			spec.Interface = "?"
 		}
@@ -501,6 +518,7 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 		sk, err := d.socks.get(link.Name, link.Index, p, src)
 		if err != nil {
 			spec.Fault = err.Error()
+			r.setupFailed = true
 			break
 		}
 		r.sock = sk
@@ -526,7 +544,11 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 		return err
 	}
 	if spec.Fault != "" {
-		d.log.Error("vrrp_instance starts in FAULT", "instance", p.Name, "error", spec.Fault)
+		msg := "vrrp_instance starts in FAULT"
+		if r.setupFailed {
+			msg += ": set up again when its interfaces appear or change"
+		}
+		d.log.Error(msg, "instance", p.Name, "error", spec.Fault)
 	}
 	d.mu.Lock()
 	d.insts[p.Name] = r

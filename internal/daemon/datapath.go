@@ -216,7 +216,9 @@ func (dp *datapath) instance(name, ifname string, ifindex int) *offload {
 		old.active.Store(false)
 	}
 	dp.insts[name] = ifname
-	if _, ok := dp.ifaces[ifname]; !ok {
+	if ifc, ok := dp.ifaces[ifname]; !ok || ifc.index != ifindex {
+		// New, or re-created under another ifindex (its attachment died
+		// with the old one): sync attaches it.
 		dp.ifaces[ifname] = &dpIface{name: ifname, index: ifindex, reason: dp.why}
 	}
 	if dp.l == nil {

@@ -271,26 +271,7 @@ func (d *Daemon) apply(tr *Translation) []string {
 
 	// Removals first: their VRIDs and addresses may be reused.
 	for _, name := range removed {
-		d.track.mu.Lock()
-		d.track.removeLocked(name)
-		d.track.mu.Unlock()
-		if err := d.rt.RemoveInstance(ctx, name); err != nil {
-			d.log.Error("reload: remove vrrp_instance", "instance", name, "error", err)
-		}
-		d.events.dropTarget(false, name)
-		d.dp.remove(name)
-		d.mu.Lock()
-		r := d.insts[name]
-		delete(d.insts, name)
-		d.mu.Unlock()
-		if r != nil {
-			d.setPromote(r, false)
-		}
-		if r != nil {
-			if err := d.removeVMACs(r); err != nil {
-				d.log.Error("reload: remove vmac", "instance", name, "error", err)
-			}
-		}
+		d.removeInstance(ctx, name, "reload")
 		if newPlans[name] == nil {
 			note("vrrp_instance %s removed", name)
 		}
@@ -374,21 +355,8 @@ func (d *Daemon) apply(tr *Translation) []string {
 			note("vrrp_instance %s added", name)
 		}
 	}
-	d.sizeRecvBuffers(tr.RxBufs)
-	if err := d.socks.listenNew(d.rt); err != nil {
-		d.log.Error("reload: vrrp sockets", "error", err)
-	}
-	used := map[*socket]bool{}
-	d.mu.Lock()
-	for _, r := range d.insts {
-		used[r.sock] = true
-	}
-	d.mu.Unlock()
-	for _, c := range d.socks.closeUnused(d.rt, used) {
+	for _, c := range d.settle(tr.RxBufs, "reload") {
 		note("%s", c)
-	}
-	if err := d.dp.sync(d.rt); err != nil {
-		d.log.Error("reload: datapath", "error", err)
 	}
 
 	// Release the new instances, apply tracking changes.
@@ -409,6 +377,52 @@ func (d *Daemon) apply(tr *Translation) []string {
 	d.mu.Unlock()
 	if tr.Notify.StatesOnReload {
 		d.events.writeStates(d.rt.Status(), d.rt.SyncGroups())
+	}
+	return changes
+}
+
+// removeInstance takes an instance out of the runtime, its trackers,
+// notifications and datapath, and deletes its VMACs (a reload removing or
+// restarting it, an interface that came back); what logs errors with.
+func (d *Daemon) removeInstance(ctx context.Context, name, what string) {
+	d.track.mu.Lock()
+	d.track.removeLocked(name)
+	d.track.mu.Unlock()
+	if err := d.rt.RemoveInstance(ctx, name); err != nil {
+		d.log.Error(what+": remove vrrp_instance", "instance", name, "error", err)
+	}
+	d.events.dropTarget(false, name)
+	d.dp.remove(name)
+	d.mu.Lock()
+	r := d.insts[name]
+	delete(d.insts, name)
+	d.mu.Unlock()
+	if r == nil {
+		return
+	}
+	d.setPromote(r, false)
+	if err := d.removeVMACs(r); err != nil {
+		d.log.Error(what+": remove vmac", "instance", name, "error", err)
+	}
+}
+
+// settle follows instances added or removed: receive buffers sized, new
+// sockets listened on, unused ones closed (returned as changes), the
+// datapath synced.
+func (d *Daemon) settle(rx RxBufsPolicy, what string) []string {
+	d.sizeRecvBuffers(rx)
+	if err := d.socks.listenNew(d.rt); err != nil {
+		d.log.Error(what+": vrrp sockets", "error", err)
+	}
+	used := map[*socket]bool{}
+	d.mu.Lock()
+	for _, r := range d.insts {
+		used[r.sock] = true
+	}
+	d.mu.Unlock()
+	changes := d.socks.closeUnused(d.rt, used)
+	if err := d.dp.sync(d.rt); err != nil {
+		d.log.Error(what+": datapath", "error", err)
 	}
 	return changes
 }

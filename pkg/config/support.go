@@ -104,7 +104,6 @@ var Unimplemented = map[string]string{
 	"global_defs.reload_file":                               "keepalived reload options (lbd reloads on SIGHUP and lbd reload)",
 	"global_defs.data_use_instance":                         "keepalived's data dumps (lbd status instead)",
 	"global_defs.random_seed":                               "random seed",
-	"global_defs.dynamic_interfaces":                        "dynamic interfaces",
 	"global_defs.disable_local_igmp":                        "IGMP settings",
 	"global_defs.vrrp_netlink_cmd_rcv_bufs":                 "netlink buffer sizing",
 	"global_defs.vrrp_netlink_cmd_rcv_bufs_force":           "netlink buffer sizing",

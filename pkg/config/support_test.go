@@ -196,6 +196,7 @@ var (
 		"vrrp_notify_priority_changes", "fifo_write_vrrp_states_on_reload",
 		"startup_script", "startup_script_timeout", "shutdown_script", "shutdown_script_timeout",
 		"script_user", "enable_script_security", "default_interface", "vmac_prefix",
+		"dynamic_interfaces", // what lbd always does (internal/daemon dynif.go)
 	}
 )
 

@@ -484,7 +484,7 @@ func (d *Daemon) startInstance(p *Plan, garp GARPPolicy) error {
 	r := &running{plan: *p}
 	// Read before the setup: an interface changing in between shows as
 	// a change, and the instance is set up once more.
-	r.links, r.ifFP = d.ifState(p)
+	r.links, r.ifFP = d.ifState(p, newIfLook(d.host), true)
 	link, err := resolveInterface(d.host, p)
 	var src netip.Addr
 	if err == nil && p.VMAC != nil {

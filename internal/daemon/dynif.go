@@ -54,32 +54,68 @@ func ifDeps(p *Plan) []string {
 	return slices.Sorted(maps.Keys(deps))
 }
 
-// ifState reads the interfaces a plan depends on: their ifindex (0:
-// missing) and a fingerprint of each one's state (ifindex, up,
-// addresses; under "", without an interface keyword, which interface
-// holds the source address) that a failed setup is retried on when it
-// changes.
-func (d *Daemon) ifState(p *Plan) (map[string]int, map[string]string) {
-	links := map[string]int{}
-	fp := map[string]string{}
-	for _, name := range ifDeps(p) {
-		l, err := d.host.LinkByName(name)
-		if err != nil {
-			links[name], fp[name] = 0, "-"
-			continue
-		}
-		links[name] = l.Index
+// ifLook reads interfaces for one check, each once: after a failover of
+// many instances on one interface, the check that the VIPs' address
+// events cause must not cost a link lookup and two address dumps per
+// instance.
+type ifLook struct {
+	host *netutil.Host
+	idx  map[string]int    // ifindex, 0: missing
+	fp   map[string]string // fingerprint, read only when asked for
+}
+
+func newIfLook(host *netutil.Host) *ifLook {
+	return &ifLook{host: host, idx: map[string]int{}, fp: map[string]string{}}
+}
+
+func (l *ifLook) index(name string) int {
+	if idx, ok := l.idx[name]; ok {
+		return idx
+	}
+	idx := 0
+	if link, err := l.host.LinkByName(name); err == nil {
+		idx = link.Index
+	}
+	l.idx[name] = idx
+	return idx
+}
+
+// fingerprint is an interface's ifindex, admin state and addresses: what
+// a failed setup is retried on when it changes.
+func (l *ifLook) fingerprint(name string) string {
+	if fp, ok := l.fp[name]; ok {
+		return fp
+	}
+	fp := "-"
+	if link, err := l.host.LinkByName(name); err == nil {
 		var b strings.Builder
-		fmt.Fprintf(&b, "%d:%t", l.Index, l.AdminUp())
+		fmt.Fprintf(&b, "%d:%t", link.Index, link.AdminUp())
 		for _, fam := range []netutil.Family{netutil.FamilyIPv4, netutil.FamilyIPv6} {
-			addrs, _ := d.host.Addrs(l.Index, fam)
+			addrs, _ := l.host.Addrs(link.Index, fam)
 			for _, a := range addrs {
 				b.WriteString("," + a.Prefix.String())
 			}
 		}
-		fp[name] = b.String()
+		fp = b.String()
 	}
-	if p.Config.Interface == "" {
+	l.fp[name] = fp
+	return fp
+}
+
+// ifState reads the interfaces a plan depends on: their ifindex (0:
+// missing) and, with withFP, a fingerprint of each one's state (under "",
+// without an interface keyword, which interface holds the source
+// address).
+func (d *Daemon) ifState(p *Plan, look *ifLook, withFP bool) (map[string]int, map[string]string) {
+	links := map[string]int{}
+	fp := map[string]string{}
+	for _, name := range ifDeps(p) {
+		links[name] = look.index(name)
+		if withFP {
+			fp[name] = look.fingerprint(name)
+		}
+	}
+	if withFP && p.Config.Interface == "" {
 		if l, err := resolveInterface(d.host, p); err == nil {
 			fp[""] = fmt.Sprintf("%s:%d", l.Name, l.Index)
 		}
@@ -133,9 +169,10 @@ func (d *Daemon) checkInterfaces() {
 
 	why := map[string]string{}
 	newIdx := map[string]bool{} // interfaces under a new ifindex
+	look := newIfLook(d.host)
 	for _, name := range slices.Sorted(maps.Keys(insts)) {
 		r := insts[name]
-		links, fp := d.ifState(&r.plan)
+		links, fp := d.ifState(&r.plan, look, r.setupFailed)
 		for _, ifname := range slices.Sorted(maps.Keys(links)) {
 			if idx := links[ifname]; idx != 0 && idx != r.links[ifname] {
 				why[name] = fmt.Sprintf("interface %s appeared (ifindex %d)", ifname, idx)

@@ -403,6 +403,14 @@ func (w *watcher) netlinkSubscribe() (*subscription, error) {
 		select {
 		case <-s.done: // our own close
 		default:
+			if strings.HasPrefix(err.Error(), "Wrong sender portid") {
+				// With ListExisting the library's socket also reads a
+				// message not from the kernel (a dump request,
+				// vishvananda/netlink#786), reports it and skips it:
+				// no event is lost.
+				w.log.Debug("netlink subscription", "err", err)
+				return
+			}
 			w.log.Warn("netlink subscription", "err", err)
 		}
 	}

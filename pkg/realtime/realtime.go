@@ -81,6 +81,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -435,15 +436,21 @@ func SetThreads(p Policy) (int, error) {
 
 // eachThread makes every thread of this process satisfy done, calling set
 // on those that do not, pass after pass until one finds none to change
-// (threads created during a pass are cloned from threads already changed,
-// or seen by the next pass). It returns how many threads the last pass
-// saw. A thread that exits meanwhile (ESRCH) is skipped.
+// among the same threads as the pass before (threads created during a
+// pass are cloned from threads already changed, or seen by the next pass;
+// a clone that started from a thread not yet changed and completes after
+// a pass listed the threads shows up in the next listing). It returns how
+// many threads the last pass saw. A thread that exits meanwhile (ESRCH)
+// is skipped.
 func eachThread(done func(tid int) (bool, error), set func(tid int) error) (int, error) {
+	var prev []int
 	for pass := 0; pass < maxPasses; pass++ {
 		tids, err := Threads(0)
 		if err != nil {
 			return 0, err
 		}
+		same := slices.Equal(tids, prev)
+		prev = tids
 		changed := 0
 		for _, tid := range tids {
 			ok, err := done(tid)
@@ -464,7 +471,7 @@ func eachThread(done func(tid int) (bool, error), set func(tid int) error) (int,
 			}
 			changed++
 		}
-		if changed == 0 {
+		if changed == 0 && same {
 			return len(tids), nil
 		}
 	}

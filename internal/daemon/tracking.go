@@ -49,34 +49,45 @@ type tracking struct {
 	startupUntil time.Time
 }
 
-type ifaceTrackers struct {
-	names  []string
-	t      *track.InterfaceTracker
+// runTracker is a tracker lbd started: what it was started for (key, which
+// a reload compares), the tracker, and what stops it.
+type runTracker[K any, T interface{ Wait() }] struct {
+	key    K
+	t      T
 	cancel context.CancelFunc
 }
 
-type scriptRun struct {
-	def    ScriptDef
-	t      *track.ScriptTracker
-	cancel context.CancelFunc
+type (
+	ifaceTrackers = runTracker[[]string, *track.InterfaceTracker]
+	scriptRun     = runTracker[ScriptDef, *track.ScriptTracker]
+	fileTrackers  = runTracker[map[string]FileDef, *track.FileTracker]
+	srcTrackers   = runTracker[[]srcKey, *srcAddrTracker]
+	procTrackers  = runTracker[map[string]track.ProcessSpec, *track.ProcessTracker]
+)
+
+// startRunning starts t (with start, its Start) under a child context of
+// ctx.
+func startRunning[K any, T interface{ Wait() }](ctx context.Context, key K, t T, start func(context.Context) error) (*runTracker[K, T], error) {
+	c, cancel := context.WithCancel(ctx)
+	if err := start(c); err != nil {
+		cancel()
+		return nil, err
+	}
+	return &runTracker[K, T]{key: key, t: t, cancel: cancel}, nil
 }
 
-type fileTrackers struct {
-	defs   map[string]FileDef
-	t      *track.FileTracker
-	cancel context.CancelFunc
+// noErr adapts a Start that cannot fail to startRunning.
+func noErr(start func(context.Context)) func(context.Context) error {
+	return func(c context.Context) error { start(c); return nil }
 }
 
-type srcTrackers struct {
-	keys   []srcKey
-	t      *srcAddrTracker
-	cancel context.CancelFunc
-}
-
-type procTrackers struct {
-	specs  map[string]track.ProcessSpec
-	t      *track.ProcessTracker
-	cancel context.CancelFunc
+// stop cancels r (nil: none) and adds its Wait to waits.
+func (r *runTracker[K, T]) stop(waits []func()) []func() {
+	if r == nil {
+		return waits
+	}
+	r.cancel()
+	return append(waits, r.t.Wait)
 }
 
 // instTrack is one instance: what it tracks and what was applied.
@@ -197,7 +208,7 @@ func (t *tracking) setTrackersLocked(ctx context.Context, ts trackerSet, reload 
 	var waits []func()
 	var curIfs []string
 	if t.ifaces != nil {
-		curIfs = t.ifaces.names
+		curIfs = t.ifaces.key
 	}
 	if !slices.Equal(curIfs, ts.ifaces) {
 		var next *ifaceTrackers
@@ -206,24 +217,18 @@ func (t *tracking) setTrackersLocked(ctx context.Context, ts trackerSet, reload 
 			if err != nil {
 				return nil, nil, err
 			}
-			c, cancel := context.WithCancel(ctx)
-			if err := it.Start(c); err != nil {
-				cancel()
+			if next, err = startRunning(ctx, ts.ifaces, it, it.Start); err != nil {
 				return nil, nil, err
 			}
-			next = &ifaceTrackers{names: ts.ifaces, t: it, cancel: cancel}
 		}
-		if old := t.ifaces; old != nil && old.t != nil {
-			old.cancel()
-			waits = append(waits, old.t.Wait)
-		}
+		waits = t.ifaces.stop(waits)
 		t.ifaces = next
 		if reload {
 			changes = append(changes, fmt.Sprintf("tracked interfaces now %s", strings.Join(ts.ifaces, ", ")))
 		}
 	}
 	for name, def := range ts.scripts {
-		if sr := t.scripts[name]; sr != nil && reflect.DeepEqual(sr.def, def) {
+		if sr := t.scripts[name]; sr != nil && reflect.DeepEqual(sr.key, def) {
 			continue
 		}
 		st, err := track.NewScriptTracker(track.ScriptOptions{Name: name, Command: def.Cmd, Interval: def.Interval,
@@ -233,27 +238,23 @@ func (t *tracking) setTrackersLocked(ctx context.Context, ts trackerSet, reload 
 			return nil, nil, err
 		}
 		if old := t.scripts[name]; old != nil {
-			old.cancel()
-			waits = append(waits, old.t.Wait)
+			waits = old.stop(waits)
 			changes = append(changes, "vrrp_script "+name+" restarted")
 		} else if reload {
 			changes = append(changes, "vrrp_script "+name+" started")
 		}
-		c, cancel := context.WithCancel(ctx)
-		st.Start(c)
-		t.scripts[name] = &scriptRun{def: def, t: st, cancel: cancel}
+		t.scripts[name], _ = startRunning(ctx, def, st, noErr(st.Start))
 	}
 	for name, sr := range t.scripts {
 		if _, ok := ts.scripts[name]; !ok {
-			sr.cancel()
-			waits = append(waits, sr.t.Wait)
+			waits = sr.stop(waits)
 			delete(t.scripts, name)
 			changes = append(changes, "vrrp_script "+name+" stopped")
 		}
 	}
 	curFiles := map[string]FileDef{}
 	if t.files != nil {
-		curFiles = t.files.defs
+		curFiles = t.files.key
 	}
 	if !reflect.DeepEqual(curFiles, ts.files) {
 		var next *fileTrackers
@@ -272,14 +273,9 @@ func (t *tracking) setTrackersLocked(ctx context.Context, ts trackerSet, reload 
 			if err != nil {
 				return nil, nil, err
 			}
-			c, cancel := context.WithCancel(ctx)
-			ft.Start(c)
-			next = &fileTrackers{defs: ts.files, t: ft, cancel: cancel}
+			next, _ = startRunning(ctx, ts.files, ft, noErr(ft.Start))
 		}
-		if old := t.files; old != nil && old.t != nil {
-			old.cancel()
-			waits = append(waits, old.t.Wait)
-		}
+		waits = t.files.stop(waits)
 		t.files = next
 		if reload {
 			changes = append(changes, "track_files reread")
@@ -287,7 +283,7 @@ func (t *tracking) setTrackersLocked(ctx context.Context, ts trackerSet, reload 
 	}
 	curProcs := map[string]track.ProcessSpec{}
 	if t.procs != nil {
-		curProcs = t.procs.specs
+		curProcs = t.procs.key
 	}
 	if !reflect.DeepEqual(curProcs, ts.procs) {
 		var next *procTrackers
@@ -300,17 +296,11 @@ func (t *tracking) setTrackersLocked(ctx context.Context, ts trackerSet, reload 
 			if err != nil {
 				return nil, nil, err
 			}
-			c, cancel := context.WithCancel(ctx)
-			if err := pt.Start(c); err != nil {
-				cancel()
+			if next, err = startRunning(ctx, ts.procs, pt, pt.Start); err != nil {
 				return nil, nil, err
 			}
-			next = &procTrackers{specs: ts.procs, t: pt, cancel: cancel}
 		}
-		if old := t.procs; old != nil && old.t != nil {
-			old.cancel()
-			waits = append(waits, old.t.Wait)
-		}
+		waits = t.procs.stop(waits)
 		t.procs = next
 		if reload {
 			changes = append(changes, "vrrp_track_processes rescanned")
@@ -318,23 +308,18 @@ func (t *tracking) setTrackersLocked(ctx context.Context, ts trackerSet, reload 
 	}
 	var curSrcs []srcKey
 	if t.srcs != nil {
-		curSrcs = t.srcs.keys
+		curSrcs = t.srcs.key
 	}
 	if !slices.Equal(curSrcs, ts.srcs) {
 		var next *srcTrackers
 		if len(ts.srcs) > 0 {
 			st := newSrcAddrTracker(ts.srcs, t.log, func() { t.changed(track.Update{}) })
-			c, cancel := context.WithCancel(ctx)
-			if err := st.Start(c); err != nil {
-				cancel()
+			var err error
+			if next, err = startRunning(ctx, ts.srcs, st, st.Start); err != nil {
 				return nil, nil, err
 			}
-			next = &srcTrackers{keys: ts.srcs, t: st, cancel: cancel}
 		}
-		if old := t.srcs; old != nil {
-			old.cancel()
-			waits = append(waits, old.t.Wait)
-		}
+		waits = t.srcs.stop(waits)
 		t.srcs = next
 		if reload {
 			changes = append(changes, "track_src_ip addresses reread")
@@ -490,26 +475,13 @@ func (t *tracking) totalFor(p *Plan) int {
 func (t *tracking) stop() {
 	t.mu.Lock()
 	var waits []func()
-	if t.ifaces != nil && t.ifaces.t != nil {
-		t.ifaces.cancel()
-		waits = append(waits, t.ifaces.t.Wait)
-	}
+	waits = t.ifaces.stop(waits)
 	for _, sr := range t.scripts {
-		sr.cancel()
-		waits = append(waits, sr.t.Wait)
+		waits = sr.stop(waits)
 	}
-	if t.files != nil && t.files.t != nil {
-		t.files.cancel()
-		waits = append(waits, t.files.t.Wait)
-	}
-	if t.procs != nil && t.procs.t != nil {
-		t.procs.cancel()
-		waits = append(waits, t.procs.t.Wait)
-	}
-	if t.srcs != nil {
-		t.srcs.cancel()
-		waits = append(waits, t.srcs.t.Wait)
-	}
+	waits = t.files.stop(waits)
+	waits = t.procs.stop(waits)
+	waits = t.srcs.stop(waits)
 	t.mu.Unlock()
 	for _, w := range waits {
 		w()

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/lbdproject/lbd/internal/daemon"
 )
 
 // command is one subcommand. run gets the arguments after the subcommand
@@ -80,4 +82,20 @@ func parseFlags(fs *flag.FlagSet, args []string) (exit int, ok bool) {
 		return 2, false
 	}
 	return 0, true
+}
+
+// clientFlags parses the flags of a command that asks a running lbd over
+// its control socket ("lbd status", "lbd reload"): --run-dir and --json.
+// ok is false when the command must stop with exit (see parseFlags).
+func clientFlags(name, dirHelp, jsonHelp string, args []string, stderr io.Writer) (dir string, asJSON bool, exit int, ok bool) {
+	fs := flag.NewFlagSet("lbd "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&dir, "run-dir", daemon.DefaultRunDir, dirHelp)
+	fs.BoolVar(&asJSON, "json", false, jsonHelp)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: lbd %s [--json] [--run-dir DIR]\n", name)
+		fs.PrintDefaults()
+	}
+	exit, ok = parseFlags(fs, args)
+	return dir, asJSON, exit, ok
 }

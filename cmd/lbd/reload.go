@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -23,17 +22,8 @@ var reloadCommand = command{
 // configuration stays). Exit 0 when applied, 1 when refused or lbd cannot
 // be reached, 2 for usage errors.
 func runReload(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("lbd reload", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var dir string
-	var asJSON bool
-	fs.StringVar(&dir, "run-dir", daemon.DefaultRunDir, "`DIR` of the lbd to reload (its --run-dir)")
-	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: lbd reload [--json] [--run-dir DIR]")
-		fs.PrintDefaults()
-	}
-	if exit, ok := parseFlags(fs, args); !ok {
+	dir, asJSON, exit, ok := clientFlags("reload", "`DIR` of the lbd to reload (its --run-dir)", "print the result as JSON", args, stderr)
+	if !ok {
 		return exit
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -21,17 +20,8 @@ var statusCommand = command{
 // lbd of that run directory over its control socket. Exit 0 with the
 // status, 1 when lbd cannot be reached, 2 for usage errors.
 func runStatus(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("lbd status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var dir string
-	var asJSON bool
-	fs.StringVar(&dir, "run-dir", daemon.DefaultRunDir, "`DIR` of the lbd to ask (its --run-dir)")
-	fs.BoolVar(&asJSON, "json", false, "print the status as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: lbd status [--json] [--run-dir DIR]")
-		fs.PrintDefaults()
-	}
-	if exit, ok := parseFlags(fs, args); !ok {
+	dir, asJSON, exit, ok := clientFlags("status", "`DIR` of the lbd to ask (its --run-dir)", "print the status as JSON", args, stderr)
+	if !ok {
 		return exit
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

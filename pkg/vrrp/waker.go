@@ -18,7 +18,10 @@ type waker struct {
 	t     *time.Timer
 	short <-chan time.Time
 
-	// The timerfd, for waits of preciseFrom and longer; fd < 0 without.
+	// The timerfd, for waits of preciseFrom and longer, opened at the
+	// first such wait (at advert_int 0.01 there is none); fd < 0 before,
+	// or without one.
+	precise bool
 	fd      int
 	f       *os.File
 	long    chan struct{}
@@ -43,26 +46,35 @@ const preciseFrom = 100 * time.Millisecond
 // waits on it are cut in two (earlyWake) against the second. It runs
 // under testing/synctest's virtual time, which the timerfd does not.
 //
-// The timerfd is on CLOCK_MONOTONIC (the clock Go's monotonic readings
-// come from), armed with an absolute expiry and read through the
-// runtime's netpoller: epoll wakes on the descriptor becoming readable,
-// with the kernel's high-resolution timer behind it, so neither the
-// millisecond rounding nor the slack applies (measured here: 0.12 ms late
-// at the median on a 360 ms wait, where Go's timer was 0.53 ms late).
+// The timerfd is on CLOCK_MONOTONIC, armed relative to now and read
+// through the runtime's netpoller: epoll wakes on the descriptor becoming
+// readable, with the kernel's high-resolution timer behind it, so neither
+// the millisecond rounding nor the slack applies (measured here: 0.12 ms
+// late at the median on a 360 ms wait, where Go's timer was 0.53 ms late).
 func newWaker(precise bool) *waker {
-	w := &waker{t: time.NewTimer(time.Hour), fd: -1}
+	w := &waker{t: time.NewTimer(time.Hour), fd: -1, precise: precise}
 	w.t.Stop()
 	w.short = w.t.C
-	if !precise {
-		return w
+	return w
+}
+
+// openFD opens the timerfd and its reader once; false when it cannot be
+// had (Go's timer serves then).
+func (w *waker) openFD() bool {
+	if w.fd >= 0 {
+		return true
+	}
+	if !w.precise {
+		return false
 	}
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
-		return w
+		w.precise = false
+		return false
 	}
 	w.fd, w.f, w.long = fd, os.NewFile(uintptr(fd), "timerfd"), make(chan struct{}, 1)
 	go w.read()
-	return w
+	return true
 }
 
 // read turns the timerfd's expiries into wakes until it is closed.
@@ -81,7 +93,7 @@ func (w *waker) read() {
 
 func (w *waker) Arm(deadline time.Time) {
 	left := time.Until(deadline)
-	if w.fd >= 0 && left >= preciseFrom && w.armFD(left) {
+	if left >= preciseFrom && w.openFD() && w.armFD(left) {
 		w.t.Stop()
 		return
 	}
@@ -89,13 +101,11 @@ func (w *waker) Arm(deadline time.Time) {
 	w.t.Reset(left - earlyWake(left))
 }
 
+// armFD sets the timerfd to expire left from now (relative: the kernel
+// adds its own clock, no clock read here).
 func (w *waker) armFD(left time.Duration) bool {
-	var now unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &now) != nil {
-		return false
-	}
-	its := unix.ItimerSpec{Value: unix.NsecToTimespec(now.Nano() + int64(left))}
-	if unix.TimerfdSettime(w.fd, unix.TFD_TIMER_ABSTIME, &its, nil) != nil {
+	its := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(left))}
+	if unix.TimerfdSettime(w.fd, 0, &its, nil) != nil {
 		return false
 	}
 	w.fdArmed = true

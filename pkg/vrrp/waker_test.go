@@ -49,7 +49,7 @@ func TestWakers(t *testing.T) {
 
 func mustFDWaker(t *testing.T) *waker {
 	w := newWaker(true)
-	if w.fd < 0 {
+	if !w.openFD() {
 		t.Fatal("no timerfd")
 	}
 	return w
